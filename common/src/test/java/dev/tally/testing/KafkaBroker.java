@@ -1,0 +1,121 @@
+package dev.tally.testing;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+
+/**
+ * A real Kafka broker in KRaft mode (one combined broker+controller node) running inside the test
+ * JVM. One per test JVM, shared through {@link KafkaExtension}; each test makes its own topics with
+ * {@link #createTopic}.
+ */
+public final class KafkaBroker implements AutoCloseable {
+
+  private static final AtomicInteger TOPIC_COUNTER = new AtomicInteger();
+
+  private final KafkaClusterTestKit cluster;
+  private final Admin admin;
+
+  private KafkaBroker(KafkaClusterTestKit cluster) {
+    this.cluster = cluster;
+    this.admin = Admin.create(adminProperties(cluster.bootstrapServers()));
+  }
+
+  /** Formats and starts a single-node KRaft cluster with its logs under {@code target/}. */
+  public static KafkaBroker start() {
+    Path dir = TestDirs.newDirectory("kafka");
+    try {
+      KafkaClusterTestKit cluster =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(true)
+                      .setNumBrokerNodes(1)
+                      .setNumControllerNodes(1)
+                      .setBaseDirectory(dir)
+                      .build())
+              // One broker: internal topics cannot have more replicas than that.
+              .setConfigProp("offsets.topic.replication.factor", "1")
+              .setConfigProp("transaction.state.log.replication.factor", "1")
+              .setConfigProp("transaction.state.log.min.isr", "1")
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .setConfigProp("auto.create.topics.enable", "false")
+              .setConfigProp("num.partitions", "1")
+              .setDeleteOnClose(true)
+              .build();
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+      return new KafkaBroker(cluster);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting the Kafka broker", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot start the in-JVM Kafka broker under " + dir, e);
+    }
+  }
+
+  /** The broker's {@code bootstrap.servers}. */
+  public String bootstrapServers() {
+    return cluster.bootstrapServers();
+  }
+
+  /** An admin client bound to this broker, owned by the fixture: do not close it. */
+  public Admin admin() {
+    return admin;
+  }
+
+  /** Properties every client of this broker needs (bootstrap servers). */
+  public Properties clientProperties() {
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    return properties;
+  }
+
+  /** A topic name no other test of this JVM uses. */
+  public String uniqueTopicName(String prefix) {
+    return prefix + "-" + TOPIC_COUNTER.incrementAndGet();
+  }
+
+  /** Creates a topic named after {@code prefix} (made unique in this JVM) and returns its name. */
+  public String createTopic(String prefix, int partitions) {
+    return createTopic(prefix, partitions, Map.of());
+  }
+
+  /** As {@link #createTopic(String, int)}, with topic configs. */
+  public String createTopic(String prefix, int partitions, Map<String, String> configs) {
+    String name = uniqueTopicName(prefix);
+    try {
+      admin
+          .createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs)))
+          .all()
+          .get(30, TimeUnit.SECONDS);
+      return name;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating topic " + name, e);
+    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("cannot create topic " + name, e);
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    admin.close();
+    cluster.close();
+  }
+
+  private static Properties adminProperties(String bootstrapServers) {
+    Properties properties = new Properties();
+    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    return properties;
+  }
+}

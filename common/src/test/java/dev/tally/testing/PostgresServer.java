@@ -1,0 +1,199 @@
+package dev.tally.testing;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * A real PostgreSQL server (Debian's {@code postgresql} package, installed by {@code make deps}) on
+ * a free loopback port, its data directory under {@code target/}. One per test JVM through {@link
+ * PostgresExtension}; each test works in its own schema from {@link #newSchema}.
+ *
+ * <p>PostgreSQL refuses to run as root. When the tests run as root (CI containers), the server is
+ * started inside a fresh user namespace ({@code unshare -U}), where it runs as an unprivileged user
+ * and still owns its data directory.
+ */
+public final class PostgresServer implements AutoCloseable {
+
+  public static final String USER = "tally";
+  public static final String DATABASE = "tally";
+  public static final String INSTALL_COMMAND = "sudo apt-get install -y postgresql";
+
+  private static final AtomicInteger SCHEMA_COUNTER = new AtomicInteger();
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+
+  private final int port;
+  private final ServerProcess process;
+
+  private PostgresServer(int port, ServerProcess process) {
+    this.port = port;
+    this.process = process;
+  }
+
+  /** A schema of its own for one test, with a JDBC URL that selects it. */
+  public record Schema(String name, String jdbcUrl, String user, String password) {
+    public Connection connect() throws SQLException {
+      return DriverManager.getConnection(jdbcUrl, user, password);
+    }
+  }
+
+  /** Initialises a data directory, starts the server and creates the {@code tally} database. */
+  public static PostgresServer start() {
+    Path bin = locateBinaries();
+    Path dir = TestDirs.newDirectory("postgres");
+    Path data = dir.resolve("data");
+    Path log = dir.resolve("postgres.log");
+    List<String> wrapper = runningAsRoot() ? List.of(locateUnshare(), "-U") : List.of();
+
+    List<String> initdb = new ArrayList<>(wrapper);
+    initdb.addAll(
+        List.of(
+            bin.resolve("initdb").toString(),
+            "-D",
+            data.toString(),
+            "-U",
+            USER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync"));
+    ServerProcess.runToCompletion("initdb", initdb, log, START_TIMEOUT);
+
+    int port = FreePorts.next();
+    List<String> postgres = new ArrayList<>(wrapper);
+    postgres.addAll(
+        List.of(
+            bin.resolve("postgres").toString(),
+            "-D",
+            data.toString(),
+            "-p",
+            Integer.toString(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            // TCP only: a socket path under a deep target/ would exceed the 107-byte limit.
+            "-c",
+            "unix_socket_directories=",
+            // Test data is disposable; durability would only cost time.
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200"));
+    ServerProcess process = ServerProcess.start("postgres:" + port, postgres, log);
+    process.awaitReady(() -> accepts(port, "postgres"), START_TIMEOUT);
+    PostgresServer server = new PostgresServer(port, process);
+    server.execute("postgres", "CREATE DATABASE " + DATABASE);
+    return server;
+  }
+
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** The JDBC URL of the {@code tally} database (public schema). */
+  public String jdbcUrl() {
+    return jdbcUrl(DATABASE);
+  }
+
+  /** Creates a schema no other test of this JVM uses. */
+  public Schema newSchema(String prefix) {
+    String name =
+        (prefix + "_" + SCHEMA_COUNTER.incrementAndGet())
+            .toLowerCase()
+            .replaceAll("[^a-z0-9_]", "_");
+    execute(DATABASE, "CREATE SCHEMA " + name);
+    return new Schema(name, jdbcUrl(DATABASE) + "?currentSchema=" + name, USER, "");
+  }
+
+  @Override
+  public void close() {
+    process.close();
+  }
+
+  private String jdbcUrl(String database) {
+    return "jdbc:postgresql://" + host() + ":" + port + "/" + database;
+  }
+
+  private void execute(String database, String sql) {
+    try (Connection connection = DriverManager.getConnection(jdbcUrl(database), USER, "");
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException e) {
+      throw new IllegalStateException("PostgreSQL rejected: " + sql, e);
+    }
+  }
+
+  private static boolean accepts(int port, String database) {
+    try (Connection ignored =
+        DriverManager.getConnection(
+            "jdbc:postgresql://127.0.0.1:" + port + "/" + database, USER, "")) {
+      return true;
+    } catch (SQLException notYet) {
+      return false;
+    }
+  }
+
+  /** Debian's newest {@code /usr/lib/postgresql/N/bin}, else {@code initdb} on the PATH. */
+  static Path locateBinaries() {
+    Path debian = Path.of("/usr/lib/postgresql");
+    if (Files.isDirectory(debian)) {
+      try (Stream<Path> versions = Files.list(debian)) {
+        Optional<Path> newest =
+            versions
+                .filter(v -> v.getFileName().toString().matches("\\d+"))
+                .filter(v -> Files.isExecutable(v.resolve("bin/postgres")))
+                .max(Comparator.comparingInt(v -> Integer.parseInt(v.getFileName().toString())));
+        if (newest.isPresent()) {
+          return newest.get().resolve("bin");
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+      if (!dir.isBlank()
+          && Files.isExecutable(Path.of(dir, "initdb"))
+          && Files.isExecutable(Path.of(dir, "postgres"))) {
+        return Path.of(dir);
+      }
+    }
+    throw new IllegalStateException(
+        "PostgreSQL server binaries (initdb, postgres) not found under /usr/lib/postgresql or on PATH."
+            + " Tally's tests run a real PostgreSQL. Install it with `make deps`, or by hand:\n  "
+            + INSTALL_COMMAND);
+  }
+
+  private static boolean runningAsRoot() {
+    return "root".equals(System.getProperty("user.name"));
+  }
+
+  private static String locateUnshare() {
+    for (String candidate : List.of("/usr/bin/unshare", "/bin/unshare")) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return candidate;
+      }
+    }
+    throw new IllegalStateException(
+        "running as root, PostgreSQL needs `unshare` (util-linux) to run unprivileged; install util-linux");
+  }
+}

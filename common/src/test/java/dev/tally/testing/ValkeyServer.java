@@ -1,0 +1,114 @@
+package dev.tally.testing;
+
+import io.valkey.Jedis;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A real {@code valkey-server} on a free loopback port, with no persistence, its files under {@code
+ * target/}. One per test JVM through {@link ValkeyExtension}; tests keep to their own keys with
+ * {@link #uniquePrefix}.
+ */
+public final class ValkeyServer implements AutoCloseable {
+
+  private static final AtomicInteger PREFIX_COUNTER = new AtomicInteger();
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+  private final int port;
+  private final Path dir;
+  private ServerProcess process;
+
+  private ValkeyServer(int port, Path dir, ServerProcess process) {
+    this.port = port;
+    this.dir = dir;
+    this.process = process;
+  }
+
+  /** Starts a standalone server. */
+  public static ValkeyServer start() {
+    ValkeyBinaries binaries = ValkeyBinaries.locate();
+    Path dir = TestDirs.newDirectory("valkey");
+    int port = FreePorts.next();
+    ServerProcess process = launch(binaries, dir, port, List.of());
+    return new ValkeyServer(port, dir, process);
+  }
+
+  /**
+   * Launches {@code valkey-server} on {@code port} with {@code extraArgs} (e.g. cluster mode) and
+   * waits until it answers {@code PING}.
+   */
+  static ServerProcess launch(ValkeyBinaries binaries, Path dir, int port, List<String> extraArgs) {
+    List<String> command = new ArrayList<>();
+    command.add(binaries.server().toString());
+    command.addAll(
+        List.of(
+            "--port", Integer.toString(port),
+            "--bind", "127.0.0.1",
+            "--dir", dir.toString(),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--protected-mode", "no",
+            "--loglevel", "notice"));
+    command.addAll(extraArgs);
+    ServerProcess process =
+        ServerProcess.start(
+            "valkey-server:" + port, command, dir.resolve("valkey-" + port + ".log"));
+    process.awaitReady(() -> answersPing(port), START_TIMEOUT);
+    return process;
+  }
+
+  static boolean answersPing(int port) {
+    try (Jedis jedis = new Jedis("127.0.0.1", port, 500)) {
+      return "PONG".equals(jedis.ping());
+    } catch (RuntimeException notYet) {
+      return false;
+    }
+  }
+
+  public String host() {
+    return "127.0.0.1";
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** {@code redis://127.0.0.1:PORT}, the form Tally's config takes. */
+  public String uri() {
+    return "redis://" + host() + ":" + port;
+  }
+
+  /** A new client; the caller closes it. */
+  public Jedis client() {
+    return new Jedis(host(), port);
+  }
+
+  /** A key prefix no other test of this JVM uses, e.g. {@code "lua-eval-3:"}. */
+  public String uniquePrefix(String name) {
+    return name + "-" + PREFIX_COUNTER.incrementAndGet() + ":";
+  }
+
+  /**
+   * Stops the server and starts a fresh one on the same port (data is not persisted): for tests of
+   * what a client does while Valkey is down.
+   */
+  public void restart(Duration downtime) {
+    process.close();
+    ServerProcess.sleep(downtime);
+    process = launch(ValkeyBinaries.locate(), dir, port, List.of());
+  }
+
+  /** The server's process id. */
+  public long pid() {
+    return process.pid();
+  }
+
+  @Override
+  public void close() {
+    process.close();
+  }
+}
