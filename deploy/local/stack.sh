@@ -1,0 +1,385 @@
+#!/usr/bin/env bash
+# Tally's local stack: real processes on this machine, for development and the demo.
+#
+#   deploy/local/stack.sh up       start Kafka (KRaft), valkey-server, PostgreSQL, Flink JM + TM
+#   deploy/local/stack.sh down     stop exactly what `up` started (by recorded pid)
+#   deploy/local/stack.sh status   what runs, its pid, its address
+#
+# Ports (override with the environment variables):
+#   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
+#   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
+# Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
+#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1024m, TALLY_KAFKA_HEAP=1g.
+# Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${TALLY_STATE_DIR:-$ROOT/.local}"
+KAFKA_PORT="${TALLY_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${TALLY_KAFKA_CONTROLLER_PORT:-9093}"
+VALKEY_PORT="${TALLY_VALKEY_PORT:-6380}"
+PG_PORT="${TALLY_PG_PORT:-5433}"
+FLINK_REST_PORT="${TALLY_FLINK_REST_PORT:-8081}"
+FLINK_RPC_PORT="${TALLY_FLINK_RPC_PORT:-6123}"
+FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
+FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
+FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1024m}"
+KAFKA_HEAP="${TALLY_KAFKA_HEAP:-1g}"
+PG_USER=tally
+PG_DATABASE=tally
+
+PIDS="$STATE/pids"
+LOGS="$STATE/logs"
+# Start order; `down` goes the other way.
+SERVICES=(kafka valkey postgres flink-jobmanager flink-taskmanager)
+
+# Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
+JAVA_OPENS=(
+  --add-exports=java.base/sun.net.util=ALL-UNNAMED
+  --add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED
+  --add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED
+  --add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
+  --add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED
+  --add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED
+  --add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED
+  --add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.text=ALL-UNNAMED
+  --add-opens=java.base/java.time=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED
+)
+
+log() { echo "stack: $*"; }
+die() { echo "stack: error: $*" >&2; exit 1; }
+
+pid_of() { cat "$PIDS/$1.pid" 2>/dev/null || true; }
+
+# A recorded pid counts as ours only while that process works inside our state dir (every
+# service is started there, and valkey/postgres rename their process titles, so the command line
+# can't tell): a pid reused by another program after a crash is never signalled.
+is_ours() {
+  local pid="$1" cwd
+  [ -n "$pid" ] || return 1
+  cwd="$(readlink "/proc/$pid/cwd" 2>/dev/null)" || return 1
+  case "$cwd" in "$STATE" | "$STATE"/*) return 0 ;; *) return 1 ;; esac
+}
+
+running() { is_ours "$(pid_of "$1")"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() {
+  local what="$1" timeout="$2" service="$3"; shift 3
+  local deadline=$((SECONDS + timeout))
+  until "$@"; do
+    if ! running "$service"; then
+      echo "--- last lines of $LOGS/$service.log ---" >&2
+      tail -n 30 "$LOGS/$service.log" >&2 || true
+      die "$service exited while starting"
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      tail -n 30 "$LOGS/$service.log" >&2 || true
+      die "$what not ready within ${timeout}s; see $LOGS/$service.log"
+    fi
+    sleep 0.5
+  done
+}
+
+require_port_free() {
+  local service="$1" port="$2" variable="$3"
+  if port_open "$port"; then
+    die "port $port (for $service) is taken by another process; stop it or set $variable"
+  fi
+}
+
+# Start a command in the background, in its own session and working directory
+# ($STATE/<service>), logging to $LOGS/<service>.log.
+launch() {
+  local service="$1"; shift
+  mkdir -p "$STATE/$service"
+  (cd "$STATE/$service" && exec nohup setsid "$@" >>"$LOGS/$service.log" 2>&1 </dev/null) &
+  echo $! >"$PIDS/$service.pid"
+}
+
+classpath() {
+  local module="$1" file="$ROOT/stack/$1/target/classpath.txt"
+  if [ ! -s "$file" ] || [ "$ROOT/pom.xml" -nt "$file" ] || [ "$ROOT/stack/$module/pom.xml" -nt "$file" ]; then
+    log "resolving the $module jars with Maven" >&2
+    (cd "$ROOT" && mvn -q -pl "stack/$module" generate-resources) >&2
+  fi
+  cat "$file"
+}
+
+postgres_bin() {
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [ -n "$dir" ] || die "PostgreSQL server not found under /usr/lib/postgresql; run: make deps"
+  echo "$dir"
+}
+
+# PostgreSQL refuses to run as root: as root, run it in a user namespace where it is not.
+as_unprivileged() {
+  if [ "$(id -u)" -eq 0 ]; then unshare -U "$@"; else "$@"; fi
+}
+
+start_kafka() {
+  running kafka && { log "kafka already running (pid $(pid_of kafka))"; return; }
+  require_port_free kafka "$KAFKA_PORT" TALLY_KAFKA_PORT
+  require_port_free kafka-controller "$KAFKA_CONTROLLER_PORT" TALLY_KAFKA_CONTROLLER_PORT
+  local cp dir="$STATE/kafka"
+  cp="$(classpath kafka)"
+  mkdir -p "$dir/data"
+  cat >"$dir/server.properties" <<PROPS
+# Generated by deploy/local/stack.sh: a single KRaft node, broker and controller in one.
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat >"$dir/log4j2.properties" <<PROPS
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = out
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.apache.name = org.apache.kafka
+logger.apache.level = WARN
+logger.started.name = kafka.server.KafkaRaftServer
+logger.started.level = INFO
+PROPS
+  local java_opts=("-Xms$KAFKA_HEAP" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=file:$dir/log4j2.properties" "-Dtally.stack=$STATE")
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    local cluster_id
+    cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    log "formatting Kafka storage (cluster $cluster_id)"
+    java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
+      -t "$cluster_id" -c "$dir/server.properties" >>"$LOGS/kafka.log" 2>&1 \
+      || die "formatting Kafka storage failed; see $LOGS/kafka.log"
+  fi
+  launch kafka java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties"
+  wait_for "Kafka on :$KAFKA_PORT" 90 kafka port_open "$KAFKA_PORT"
+  log "kafka      pid $(pid_of kafka)  bootstrap 127.0.0.1:$KAFKA_PORT"
+}
+
+start_valkey() {
+  running valkey && { log "valkey already running (pid $(pid_of valkey))"; return; }
+  command -v valkey-server >/dev/null || die "valkey-server not found; run: make deps"
+  require_port_free valkey "$VALKEY_PORT" TALLY_VALKEY_PORT
+  mkdir -p "$STATE/valkey"
+  # No persistence: Valkey is a cache of views; Kafka is the truth and PostgreSQL the durable copy.
+  launch valkey valkey-server --port "$VALKEY_PORT" --bind 127.0.0.1 --dir "$STATE/valkey" \
+    --save "" --appendonly no --daemonize no --protected-mode no
+  wait_for "valkey on :$VALKEY_PORT" 30 valkey valkey_ready
+  log "valkey     pid $(pid_of valkey)  redis://127.0.0.1:$VALKEY_PORT"
+}
+
+valkey_ready() { [ "$(valkey-cli -p "$VALKEY_PORT" ping 2>/dev/null)" = "PONG" ]; }
+
+start_postgres() {
+  running postgres && { log "postgres already running (pid $(pid_of postgres))"; return; }
+  require_port_free postgres "$PG_PORT" TALLY_PG_PORT
+  local bin dir="$STATE/postgres"
+  bin="$(postgres_bin)"
+  mkdir -p "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    log "initialising PostgreSQL data directory"
+    as_unprivileged "$bin/initdb" -D "$dir/data" -U "$PG_USER" --auth=trust --encoding=UTF8 \
+      --locale=C >>"$LOGS/postgres.log" 2>&1 || die "initdb failed; see $LOGS/postgres.log"
+  fi
+  local wrap=()
+  if [ "$(id -u)" -eq 0 ]; then wrap=(unshare -U); fi
+  launch postgres "${wrap[@]}" "$bin/postgres" -D "$dir/data" -p "$PG_PORT" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories=
+  wait_for "PostgreSQL on :$PG_PORT" 60 postgres "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
+  if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
+      "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'" | grep -q 1; then
+    "$bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $PG_DATABASE"
+  fi
+  log "postgres   pid $(pid_of postgres)  postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE"
+}
+
+flink_conf() {
+  local conf="$STATE/flink/conf"
+  mkdir -p "$conf" "$STATE/flink/checkpoints" "$STATE/flink/savepoints" "$STATE/flink/tmp" \
+    "$STATE/flink/rocksdb" "$STATE/flink/upload"
+  cat >"$conf/config.yaml" <<YAML
+# Generated by deploy/local/stack.sh (Flink 2 reads config.yaml). Edit the script, not this file.
+jobmanager.rpc.address: 127.0.0.1
+jobmanager.rpc.port: $FLINK_RPC_PORT
+jobmanager.bind-host: 127.0.0.1
+jobmanager.memory.process.size: $FLINK_JM_MEMORY
+taskmanager.bind-host: 127.0.0.1
+taskmanager.host: 127.0.0.1
+taskmanager.numberOfTaskSlots: $FLINK_SLOTS
+taskmanager.memory.process.size: $FLINK_TM_MEMORY
+parallelism.default: 2
+rest.address: 127.0.0.1
+rest.bind-address: 127.0.0.1
+rest.port: $FLINK_REST_PORT
+web.upload.dir: $STATE/flink/upload
+state.backend.type: rocksdb
+execution.checkpointing.incremental: true
+execution.checkpointing.dir: file://$STATE/flink/checkpoints
+execution.checkpointing.savepoint-dir: file://$STATE/flink/savepoints
+state.backend.rocksdb.localdir: $STATE/flink/rocksdb
+io.tmp.dirs: $STATE/flink/tmp
+restart-strategy.type: exponential-delay
+YAML
+  cat >"$conf/log4j.properties" <<PROPS
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = MainAppender
+appender.main.name = MainAppender
+appender.main.type = File
+appender.main.append = true
+appender.main.fileName = \${sys:log.file}
+appender.main.layout.type = PatternLayout
+appender.main.layout.pattern = %d{yyyy-MM-dd HH:mm:ss,SSS} %-5p %-60c %x - %m%n
+logger.akka.name = org.apache.pekko
+logger.akka.level = WARN
+logger.netty.name = org.jboss.netty.channel.DefaultChannelPipeline
+logger.netty.level = ERROR
+PROPS
+  echo "$conf"
+}
+
+# BashJavaUtils derives the JVM memory flags and dynamic options from config.yaml, exactly as
+# Flink's own jobmanager.sh / taskmanager.sh do. Prints two lines: JVM flags, then -D options.
+flink_resource_params() {
+  local cp="$1" conf="$2" which="$3" out
+  out="$(java -cp "$cp" org.apache.flink.runtime.util.bash.BashJavaUtils "$which" --configDir "$conf" 2>&1)" \
+    || die "BashJavaUtils $which failed: $out"
+  echo "$out" | grep '^BASH_JAVA_UTILS_EXEC_RESULT:' | sed 's/^BASH_JAVA_UTILS_EXEC_RESULT://' | tail -n 2
+}
+
+start_flink() {
+  local cp conf params jvm dynamic
+  if running flink-jobmanager && running flink-taskmanager; then
+    log "flink already running (jobmanager pid $(pid_of flink-jobmanager), taskmanager pid $(pid_of flink-taskmanager))"
+    return
+  fi
+  cp="$(classpath flink)"
+  conf="$(flink_conf)"
+  if ! running flink-jobmanager; then
+    require_port_free flink-rest "$FLINK_REST_PORT" TALLY_FLINK_REST_PORT
+    require_port_free flink-rpc "$FLINK_RPC_PORT" TALLY_FLINK_RPC_PORT
+    params="$(flink_resource_params "$cp" "$conf" GET_JM_RESOURCE_PARAMS)"
+    jvm="$(echo "$params" | head -n 1)"
+    dynamic="$(echo "$params" | tail -n 1)"
+    # shellcheck disable=SC2086 # the flags are whitespace-separated on purpose
+    launch flink-jobmanager java $jvm "${JAVA_OPENS[@]}" "-Dlog.file=$LOGS/flink-jobmanager.log" \
+      "-Dlog4j.configurationFile=file:$conf/log4j.properties" "-Dtally.stack=$STATE" -cp "$cp" \
+      org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint \
+      --configDir "$conf" --executionMode cluster $dynamic
+    wait_for "Flink REST API on :$FLINK_REST_PORT" 90 flink-jobmanager flink_rest_up
+  fi
+  if ! running flink-taskmanager; then
+    params="$(flink_resource_params "$cp" "$conf" GET_TM_RESOURCE_PARAMS)"
+    jvm="$(echo "$params" | head -n 1)"
+    dynamic="$(echo "$params" | tail -n 1)"
+    # shellcheck disable=SC2086
+    launch flink-taskmanager java $jvm "${JAVA_OPENS[@]}" "-Dlog.file=$LOGS/flink-taskmanager.log" \
+      "-Dlog4j.configurationFile=file:$conf/log4j.properties" "-Dtally.stack=$STATE" -cp "$cp" \
+      org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$conf" $dynamic
+    wait_for "a registered TaskManager" 90 flink-taskmanager flink_taskmanager_registered
+  fi
+  log "flink      jobmanager pid $(pid_of flink-jobmanager), taskmanager pid $(pid_of flink-taskmanager)  http://127.0.0.1:$FLINK_REST_PORT"
+}
+
+flink_rest_up() { curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" >/dev/null 2>&1; }
+flink_taskmanager_registered() {
+  curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null | grep -q '"taskmanagers":[1-9]'
+}
+
+stop_service() {
+  local service="$1" pid
+  pid="$(pid_of "$service")"
+  if [ -z "$pid" ]; then return; fi
+  if is_ours "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$service (pid $pid) did not stop within 30s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    log "stopped $service (pid $pid)"
+  else
+    log "$service: recorded pid $pid is not running (or not ours); nothing to stop"
+  fi
+  rm -f "$PIDS/$service.pid"
+}
+
+address_of() {
+  case "$1" in
+    kafka) echo "127.0.0.1:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT)" ;;
+    valkey) echo "redis://127.0.0.1:$VALKEY_PORT" ;;
+    postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
+    flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
+    flink-taskmanager) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
+  esac
+}
+
+cmd_up() {
+  mkdir -p "$PIDS" "$LOGS"
+  command -v curl >/dev/null || die "curl not found; run: make deps"
+  start_kafka
+  start_valkey
+  start_postgres
+  start_flink
+  log "up; state and logs under $STATE"
+}
+
+cmd_down() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    stop_service "${SERVICES[$i]}"
+  done
+}
+
+cmd_status() {
+  local service pid state any_down=0
+  printf '%-18s %-8s %-8s %s\n' SERVICE STATE PID ADDRESS
+  for service in "${SERVICES[@]}"; do
+    pid="$(pid_of "$service")"
+    if is_ours "$pid"; then state=running; else state=stopped; pid="-"; any_down=1; fi
+    printf '%-18s %-8s %-8s %s\n' "$service" "$state" "$pid" "$(address_of "$service")"
+  done
+  echo "state and logs: $STATE"
+  return "$any_down"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  -h | --help | help)
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *)
+    echo "usage: $0 up|down|status|--help (got: '${1:-}')" >&2
+    exit 2 ;;
+esac
