@@ -1,0 +1,168 @@
+package dev.tally.common.events;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tally.events.CheckIn;
+import dev.tally.events.DailyBonus;
+import dev.tally.events.Event;
+import dev.tally.events.EventType;
+import dev.tally.events.Purchase;
+import dev.tally.events.QrScan;
+import dev.tally.events.TaskCompleted;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.Test;
+
+class EventCodecTest {
+
+  private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
+  private static final String USER_1 = "user-1";
+  private static final String HUNT_1 = "hunt-1";
+
+  private final EventCodec codec = new EventCodec();
+
+  static List<Event> oneOfEachType() {
+    return List.of(
+        new Event(
+            "e-1", EventType.CHECKIN, USER_1, HUNT_1, T0, "p", new CheckIn("place-1", "device-9")),
+        new Event("e-2", EventType.QR_SCAN, USER_1, HUNT_1, T0, "p", new QrScan("qr-1", "place-2")),
+        new Event(
+            "e-3",
+            EventType.TASK_COMPLETED,
+            USER_1,
+            HUNT_1,
+            T0,
+            "p",
+            new TaskCompleted("task-1", 7)),
+        new Event(
+            "e-4",
+            EventType.DAILY_BONUS,
+            USER_1,
+            null,
+            T0,
+            "p",
+            new DailyBonus(LocalDate.of(2026, 3, 1))),
+        new Event(
+            "e-5",
+            EventType.PURCHASE,
+            USER_1,
+            null,
+            T0,
+            "p",
+            new Purchase("order-1", 1299L, "EUR")));
+  }
+
+  @Test
+  void everyTypeRoundTrips() throws Exception {
+    for (Event event : oneOfEachType()) {
+      assertThat(codec.decode(codec.encode(event))).isEqualTo(event);
+    }
+  }
+
+  @Test
+  void everyMessageCarriesTheCurrentFingerprint() {
+    byte[] bytes = codec.encode(oneOfEachType().get(0));
+
+    assertThat(bytes[0]).isEqualTo((byte) 0xC3);
+    assertThat(bytes[1]).isEqualTo((byte) 0x01);
+    assertThat(EventCodec.fingerprintOf(bytes)).isEqualTo(EventCodec.currentFingerprint());
+    assertThat(codec.fingerprints()).containsValue(EventCodec.currentFingerprint());
+  }
+
+  @Test
+  void eventWrittenWithVersionOneIsReadByTheCurrentCode() throws Exception {
+    byte[] v1Bytes = V1Events.checkIn("e-v1", USER_1, HUNT_1, T0, "place-7");
+    assertThat(EventCodec.fingerprintOf(v1Bytes))
+        .isEqualTo(SchemaNormalization.parsingFingerprint64(V1Events.V1))
+        .isNotEqualTo(EventCodec.currentFingerprint());
+
+    Event event = codec.decode(v1Bytes);
+
+    assertThat(event.getEventId()).isEqualTo("e-v1");
+    assertThat(event.getType()).isEqualTo(EventType.CHECKIN);
+    assertThat(event.getOccurredAt()).isEqualTo(T0);
+    assertThat(event.getPayload()).isEqualTo(new CheckIn("place-7", null));
+  }
+
+  @Test
+  void unknownFingerprintIsATypedError() {
+    byte[] bytes = codec.encode(oneOfEachType().get(1));
+    bytes[2] ^= 0x5A;
+
+    assertThatThrownBy(() -> codec.decode(bytes))
+        .isInstanceOfSatisfying(
+            EventDecodingException.class,
+            e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.UNKNOWN_SCHEMA))
+        .hasMessageContaining("unknown-schema")
+        .hasMessageContaining("not one of the shipped versions");
+  }
+
+  @Test
+  void truncatedBodyIsATypedError() {
+    byte[] full = codec.encode(oneOfEachType().get(4));
+    for (int length = 10; length < full.length; length++) {
+      byte[] cut = Arrays.copyOf(full, length);
+      assertThatThrownBy(() -> codec.decode(cut))
+          .as("cut to %d of %d bytes", length, full.length)
+          .isInstanceOfSatisfying(
+              EventDecodingException.class,
+              e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.CORRUPT));
+    }
+  }
+
+  @Test
+  void shortOrForeignBytesAreABadHeader() {
+    for (byte[] bytes :
+        List.of(
+            new byte[0],
+            new byte[] {(byte) 0xC3, 0x01, 7},
+            "not avro at all, just text".getBytes())) {
+      assertThatThrownBy(() -> codec.decode(bytes))
+          .isInstanceOfSatisfying(
+              EventDecodingException.class,
+              e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.BAD_HEADER));
+    }
+  }
+
+  @Test
+  void payloadThatDoesNotMatchTheTypeIsRefusedOnBothSides() {
+    Event wrong =
+        new Event("e-x", EventType.PURCHASE, USER_1, null, T0, "p", new CheckIn("place-1", null));
+    assertThatThrownBy(() -> codec.encode(wrong))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("type PURCHASE needs a Purchase payload, got CheckIn");
+
+    GenericRecord payload =
+        new GenericData.Record(V1Events.V1.getField("payload").schema().getTypes().get(0));
+    payload.put("place_id", "place-1");
+    GenericRecord event = new GenericData.Record(V1Events.V1);
+    event.put("event_id", "e-y");
+    event.put(
+        "type", new GenericData.EnumSymbol(V1Events.V1.getField("type").schema(), "DAILY_BONUS"));
+    event.put("user_id", USER_1);
+    event.put("hunt_id", null);
+    event.put("occurred_at", T0.toEpochMilli());
+    event.put("producer_id", "p");
+    event.put("payload", payload);
+    byte[] mismatched = V1Events.encode(event);
+
+    assertThatThrownBy(() -> codec.decode(mismatched))
+        .isInstanceOfSatisfying(
+            EventDecodingException.class,
+            e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.INVALID))
+        .hasMessageContaining("type DAILY_BONUS needs a DailyBonus payload");
+  }
+
+  @Test
+  void moduleShipsEveryVersionInOrder() {
+    assertThat(EventCodec.shippedVersions()).containsOnlyKeys(1, 2);
+    assertThat(SchemaNormalization.parsingFingerprint64(EventCodec.shippedVersions().get(2)))
+        .isEqualTo(EventCodec.currentFingerprint());
+  }
+}
