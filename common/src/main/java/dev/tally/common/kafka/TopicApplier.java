@@ -21,6 +21,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 /**
@@ -64,9 +65,50 @@ public final class TopicApplier {
   public List<Change> apply(List<TopicSpec> specs) {
     List<String> names = specs.stream().map(TopicSpec::name).toList();
     Map<String, State> current = describe(names);
+    refuseCompacted(current);
 
+    List<NewTopic> toCreate = new ArrayList<>();
+    for (TopicSpec spec : specs) {
+      if (!current.get(spec.name()).exists()) {
+        toCreate.add(
+            new NewTopic(spec.name(), spec.partitions(), spec.replicationFactor())
+                .configs(spec.configs()));
+      }
+    }
+    Set<String> created = create(toCreate);
+    // A topic that appeared between describe and create (another applier, or metadata that had
+    // not caught up) is treated like any existing topic: checked, then updated.
+    List<String> raced =
+        toCreate.stream().map(NewTopic::name).filter(name -> !created.contains(name)).toList();
+    if (!raced.isEmpty()) {
+      Map<String, State> appeared = awaitVisible(raced);
+      refuseCompacted(appeared);
+      current.putAll(appeared);
+    }
+
+    List<Change> changes = new ArrayList<>();
+    for (TopicSpec spec : specs) {
+      if (created.contains(spec.name())) {
+        changes.add(
+            new Change(
+                spec.name(),
+                Action.CREATED,
+                List.of(
+                    spec.partitions()
+                        + " partitions, replication "
+                        + spec.replicationFactor()
+                        + ", "
+                        + spec.configs())));
+      } else {
+        changes.add(update(spec, current.get(spec.name())));
+      }
+    }
+    return changes;
+  }
+
+  private static void refuseCompacted(Map<String, State> states) {
     Map<String, String> compacted = new LinkedHashMap<>();
-    current.values().stream()
+    states.values().stream()
         .filter(State::exists)
         .forEach(
             state -> {
@@ -78,40 +120,50 @@ public final class TopicApplier {
     if (!compacted.isEmpty()) {
       throw new CompactedTopicException(compacted);
     }
+  }
 
-    List<NewTopic> toCreate = new ArrayList<>();
-    for (TopicSpec spec : specs) {
-      if (!current.get(spec.name()).exists()) {
-        toCreate.add(
-            new NewTopic(spec.name(), spec.partitions(), spec.replicationFactor())
-                .configs(spec.configs()));
+  /** Creates the topics; returns the names created, leaving out those that already existed. */
+  private Set<String> create(List<NewTopic> topics) {
+    Set<String> created = new java.util.LinkedHashSet<>();
+    if (topics.isEmpty()) {
+      return created;
+    }
+    Map<String, KafkaFuture<Void>> results = admin.createTopics(topics).values();
+    for (Map.Entry<String, KafkaFuture<Void>> result : results.entrySet()) {
+      try {
+        result.getValue().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        created.add(result.getKey());
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new IllegalStateException(
+              "cannot create topic " + result.getKey() + ": " + e.getCause().getMessage(),
+              e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while creating topics", e);
+      } catch (TimeoutException e) {
+        throw new IllegalStateException(
+            "creating topic " + result.getKey() + " timed out after " + TIMEOUT, e);
       }
     }
-    if (!toCreate.isEmpty()) {
-      await(
-          admin.createTopics(toCreate).all(),
-          "create topics " + toCreate.stream().map(NewTopic::name).toList());
-    }
+    return created;
+  }
 
-    List<Change> changes = new ArrayList<>();
-    for (TopicSpec spec : specs) {
-      State state = current.get(spec.name());
-      if (!state.exists()) {
-        changes.add(
-            new Change(
-                spec.name(),
-                Action.CREATED,
-                List.of(
-                    spec.partitions()
-                        + " partitions, replication "
-                        + spec.replicationFactor()
-                        + ", "
-                        + spec.configs())));
-        continue;
+  private Map<String, State> awaitVisible(List<String> names) {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      Map<String, State> states = describe(names);
+      if (states.values().stream().allMatch(State::exists) || System.nanoTime() > deadline) {
+        return states;
       }
-      changes.add(update(spec, state));
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topics " + names, e);
+      }
     }
-    return changes;
   }
 
   private Change update(TopicSpec spec, State state) {
