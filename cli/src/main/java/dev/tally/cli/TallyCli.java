@@ -1,0 +1,55 @@
+package dev.tally.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code tally} command line: one entry point for the SRE and developer tasks around the event
+ * log. Run {@code tally --help}, or {@code tally <command> --help}.
+ *
+ * <p>Exit codes: 0 success, 1 the task failed (the message says why), 2 bad arguments.
+ */
+@Command(
+    name = "tally",
+    mixinStandardHelpOptions = true,
+    versionProvider = TallyCli.Version.class,
+    description =
+        "Tally: event-sourced views on Apache Flink. Manage the event log's topics and load.",
+    subcommands = {TopicsCommand.class, ProduceCommand.class, CommandLine.HelpCommand.class})
+public final class TallyCli {
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line, also used by tests to run commands in-process. */
+  public static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new TallyCli());
+    commandLine.setExecutionExceptionHandler(
+        (exception, cmd, parseResult) -> {
+          // Expected failures (bad input, refused topics, unreachable cluster) get one clear line;
+          // anything else keeps its stack trace for a bug report.
+          PrintWriter err = cmd.getErr();
+          if (exception instanceof IllegalArgumentException
+              || exception instanceof IllegalStateException) {
+            err.println(
+                cmd.getCommandSpec().qualifiedName() + ": error: " + exception.getMessage());
+          } else {
+            exception.printStackTrace(err);
+          }
+          err.flush();
+          return 1;
+        });
+    return commandLine;
+  }
+
+  /** Reads the version Maven wrote into the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = TallyCli.class.getPackage().getImplementationVersion();
+      return new String[] {"tally " + (version == null ? "(development build)" : version)};
+    }
+  }
+}

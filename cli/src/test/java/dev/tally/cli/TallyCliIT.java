@@ -1,0 +1,190 @@
+package dev.tally.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tally.testing.KafkaBroker;
+import dev.tally.testing.KafkaExtension;
+import dev.tally.testing.TestDirs;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import picocli.CommandLine;
+
+/** The {@code tally} command run in-process against the real broker. */
+@ExtendWith(KafkaExtension.class)
+class TallyCliIT {
+
+  /** What one command printed, and its exit code. */
+  record Run(int exitCode, String out, String err) {}
+
+  static Run tally(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine commandLine = TallyCli.commandLine();
+    commandLine.setOut(new PrintWriter(out));
+    commandLine.setErr(new PrintWriter(err));
+    int exit = commandLine.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @Test
+  void topicsApplyTwiceIsANoOpTheSecondTime(KafkaBroker kafka) {
+    String prefix = kafka.uniqueTopicName("cli") + ".";
+
+    Run first = tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+    Run second = tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+    Run describe =
+        tally("topics", "describe", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+
+    assertThat(first.exitCode()).isZero();
+    assertThat(first.out().lines()).hasSize(4).allMatch(line -> line.startsWith("created"));
+    assertThat(second.exitCode()).isZero();
+    assertThat(second.out().lines())
+        .containsExactly(
+            "unchanged " + prefix + "events.p0",
+            "unchanged " + prefix + "events.p1",
+            "unchanged " + prefix + "events.p2",
+            "unchanged " + prefix + "events.dead-letter");
+    assertThat(describe.exitCode()).isZero();
+    assertThat(describe.out()).contains(prefix + "events.p0", "LogAppendTime", "delete");
+  }
+
+  @Test
+  void topicsApplyRefusesACompactedTopicNamingTopicAndSetting(KafkaBroker kafka) throws Exception {
+    String prefix = kafka.uniqueTopicName("cli-compact") + ".";
+    String p2 = prefix + "events.p2";
+    kafka
+        .admin()
+        .createTopics(
+            List.of(
+                new NewTopic(p2, 2, (short) 1)
+                    .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, "compact"))))
+        .all()
+        .get(30, TimeUnit.SECONDS);
+    awaitVisible(kafka, prefix, p2);
+
+    Run apply = tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+    Run describe =
+        tally("topics", "describe", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+
+    assertThat(apply.exitCode()).isEqualTo(1);
+    assertThat(apply.err())
+        .contains("tally topics apply: error: topic " + p2 + " has cleanup.policy=compact");
+    assertThat(describe.exitCode()).isEqualTo(1);
+    assertThat(describe.out())
+        .contains("REFUSED: compacted topics drop events", "missing: run tally topics apply");
+  }
+
+  @Test
+  void produceSendsWhatItsSummarySays(KafkaBroker kafka) {
+    String prefix = kafka.uniqueTopicName("cli-produce") + ".";
+    tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+
+    Run produce =
+        tally(
+            "produce",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix,
+            "--events",
+            "5000",
+            "--seed",
+            "3",
+            "--progress-seconds",
+            "0.1");
+
+    assertThat(produce.exitCode()).as(produce.err()).isZero();
+    assertThat(produce.out())
+        .contains(
+            "sent 5,000 records",
+            "all acknowledged",
+            "records sent                    5,000",
+            prefix + "events.p0");
+  }
+
+  @Test
+  void sameSeedWritesTheSameBytesTwice() throws Exception {
+    Path dir = TestDirs.newDirectory("cli-output");
+    Path first = dir.resolve("first.bin");
+    Path second = dir.resolve("second.bin");
+    Path otherSeed = dir.resolve("other.bin");
+
+    assertThat(
+            tally("produce", "--events", "20000", "--seed", "11", "--output", first.toString())
+                .exitCode())
+        .isZero();
+    assertThat(
+            tally("produce", "--events", "20000", "--seed", "11", "--output", second.toString())
+                .exitCode())
+        .isZero();
+    assertThat(
+            tally("produce", "--events", "20000", "--seed", "12", "--output", otherSeed.toString())
+                .exitCode())
+        .isZero();
+
+    assertThat(Files.size(first)).isGreaterThan(20000L * 10);
+    assertThat(Files.mismatch(first, second)).isEqualTo(-1L);
+    assertThat(Files.mismatch(first, otherSeed)).isNotEqualTo(-1L);
+  }
+
+  @Test
+  void badArgumentsSayWhatIsWrongAndWhatIsAccepted() {
+    Run fraction = tally("produce", "--duplicates", "1.5");
+    Run replication =
+        tally("topics", "apply", "-b", "127.0.0.1:1", "--replication-factor", "three");
+    Run start = tally("produce", "--start", "yesterday");
+    Run noCluster = tally("produce", "--events", "1");
+
+    assertThat(fraction.exitCode()).isEqualTo(2);
+    assertThat(fraction.err())
+        .contains("duplicates must be a fraction in [0, 1], got 1.5", "Usage: tally produce");
+    assertThat(replication.exitCode()).isEqualTo(2);
+    assertThat(replication.err())
+        .contains("--replication-factor must be a positive number or 'auto', got 'three'");
+    assertThat(start.exitCode()).isEqualTo(2);
+    assertThat(start.err())
+        .contains("--start must be an ISO-8601 instant like 2026-01-01T00:00:00Z, or 'now'");
+    if (System.getenv(KafkaOptions.BOOTSTRAP_ENV) == null) {
+      assertThat(noCluster.exitCode()).isEqualTo(1);
+      assertThat(noCluster.err()).contains("no Kafka cluster given: pass --bootstrap-servers");
+    }
+  }
+
+  @Test
+  void everyCommandHasHelp() {
+    for (String[] command :
+        List.of(
+            new String[] {"--help"},
+            new String[] {"topics", "--help"},
+            new String[] {"topics", "apply", "--help"},
+            new String[] {"topics", "describe", "--help"},
+            new String[] {"produce", "--help"})) {
+      Run help = tally(command);
+      assertThat(help.exitCode()).isZero();
+      assertThat(help.out()).startsWith("Usage: tally");
+    }
+  }
+
+  private static void awaitVisible(KafkaBroker kafka, String prefix, String topic)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+    while (System.nanoTime() < deadline) {
+      if (tally("topics", "describe", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix)
+          .out()
+          .contains("REFUSED")) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError(topic + " never became visible as compacted");
+  }
+}
