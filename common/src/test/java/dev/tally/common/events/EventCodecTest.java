@@ -2,6 +2,7 @@ package dev.tally.common.events;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.tally.events.CheckIn;
 import dev.tally.events.DailyBonus;
@@ -157,6 +158,13 @@ class EventCodecTest {
             EventDecodingException.class,
             e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.INVALID))
         .hasMessageContaining("type DAILY_BONUS needs a DailyBonus payload");
+  }
+
+  @Test
+  void shippedVersionsKeepTheFingerprintsDocumentedInEventsMd() {
+    // History files are immutable: events written with them are in the log for good.
+    assertThat(codec.fingerprints())
+        .containsExactly(entry(1, 0x7588f65ffb67e077L), entry(2, 0x6f65149807d6e1ffL));
   }
 
   @Test
