@@ -1,0 +1,180 @@
+package dev.tally.common.views;
+
+import io.valkey.UnifiedJedis;
+import io.valkey.exceptions.JedisNoScriptException;
+import io.valkey.resps.Tuple;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Writes view updates to Valkey through one Lua script ({@code apply_updates.lua}) and reads the
+ * served views back. Each {@link #apply} call coalesces the updates per entry and writer, then
+ * sends as few script calls as the deployment allows: one per {@link #maxPerCall} updates on a
+ * single node, one per hash tag (hence slot) in a cluster. The script is loaded once and reloaded
+ * when the server answers NOSCRIPT (after a restart or failover).
+ *
+ * <p>Not thread-safe: one per sink writer.
+ */
+public final class ValkeyViewStore implements AutoCloseable {
+
+  static final String SCRIPT = loadScript();
+
+  private final UnifiedJedis jedis;
+  private final boolean cluster;
+  private final int generation;
+  private final int maxPerCall;
+  private String sha;
+  private long calls;
+
+  /** What one {@link #apply} did. */
+  public record Result(int updates, int coalesced, long applied, long changed, int calls) {}
+
+  public ValkeyViewStore(ValkeyEndpoint endpoint, int generation, int maxPerCall) {
+    this(endpoint.connect(), endpoint.cluster(), generation, maxPerCall);
+  }
+
+  ValkeyViewStore(UnifiedJedis jedis, boolean cluster, int generation, int maxPerCall) {
+    if (generation < 1) {
+      throw new IllegalArgumentException("generation must be >= 1, got " + generation);
+    }
+    this.jedis = jedis;
+    this.cluster = cluster;
+    this.generation = generation;
+    this.maxPerCall = maxPerCall;
+  }
+
+  public int generation() {
+    return generation;
+  }
+
+  /** Script calls made so far. */
+  public long calls() {
+    return calls;
+  }
+
+  /**
+   * Applies a batch: for each entry and writer only the highest version counts, and it is kept only
+   * when newer than what Valkey holds. Atomic per script call.
+   */
+  public Result apply(List<ViewUpdate> updates) {
+    Map<String, ViewUpdate> latest = coalesce(updates);
+    Map<Integer, List<ViewUpdate>> groups = new TreeMap<>();
+    for (ViewUpdate update : latest.values()) {
+      int group = cluster ? ViewKeys.tagOf(update) : 0;
+      groups.computeIfAbsent(group, g -> new ArrayList<>()).add(update);
+    }
+    long applied = 0;
+    long changed = 0;
+    int callsNow = 0;
+    for (List<ViewUpdate> group : groups.values()) {
+      for (int from = 0; from < group.size(); from += maxPerCall) {
+        List<ViewUpdate> chunk = group.subList(from, Math.min(group.size(), from + maxPerCall));
+        List<Long> result = call(chunk);
+        applied += result.get(0);
+        changed += result.get(1);
+        callsNow++;
+      }
+    }
+    calls += callsNow;
+    return new Result(updates.size(), latest.size(), applied, changed, callsNow);
+  }
+
+  /** Keeps, per entry and writer, the update with the highest version. */
+  static Map<String, ViewUpdate> coalesce(List<ViewUpdate> updates) {
+    Map<String, ViewUpdate> latest = new LinkedHashMap<>();
+    for (ViewUpdate update : updates) {
+      latest.merge(update.coalesceKey(), update, (a, b) -> b.version >= a.version ? b : a);
+    }
+    return latest;
+  }
+
+  @SuppressWarnings("unchecked")
+  private List<Long> call(List<ViewUpdate> chunk) {
+    List<String> keys = new ArrayList<>(chunk.size() * 3);
+    List<String> args = new ArrayList<>(chunk.size() * 4 + 1);
+    args.add(ViewKeys.INVALIDATION_CHANNEL);
+    for (ViewUpdate update : chunk) {
+      int tag = ViewKeys.tagOf(update);
+      String entry = ViewKeys.entry(generation, update.view, update.key, tag);
+      keys.add(entry);
+      if (update.rankSet != null) {
+        keys.add(ViewKeys.rank(generation, update.view, update.rankSet));
+        keys.add(ViewKeys.rankCache(generation, update.view, update.rankSet));
+      } else {
+        keys.add(entry);
+        keys.add(entry);
+      }
+      args.add(update.writer);
+      args.add(Long.toString(update.version));
+      args.add(update.partial);
+      args.add(update.rankSet == null ? "" : update.rankField + "|" + update.rankMember);
+    }
+    if (sha == null) {
+      sha = jedis.scriptLoad(SCRIPT, keys.get(0));
+    }
+    Object reply;
+    try {
+      reply = jedis.evalsha(sha, keys, args);
+    } catch (JedisNoScriptException e) {
+      // The server lost its script cache (restart, failover, SCRIPT FLUSH): load it again.
+      sha = jedis.scriptLoad(SCRIPT, keys.get(0));
+      reply = jedis.evalsha(sha, keys, args);
+    }
+    return (List<Long>) reply;
+  }
+
+  /** The served fields of an entry (without the writers' partials), empty when absent. */
+  public Map<String, String> entry(String view, String key) {
+    return served(jedis.hgetAll(ViewKeys.entry(generation, view, key)));
+  }
+
+  /** The served fields of an entry ranked in {@code set}. */
+  public Map<String, String> rankedEntry(String view, String set, String key) {
+    return served(jedis.hgetAll(ViewKeys.rankedEntry(generation, view, set, key)));
+  }
+
+  /** The top {@code n} members of a ranking, highest score first. */
+  public List<Tuple> top(String view, String set, int n) {
+    return jedis.zrevrangeWithScores(ViewKeys.rank(generation, view, set), 0, n - 1);
+  }
+
+  private static Map<String, String> served(Map<String, String> hash) {
+    Map<String, String> served = new TreeMap<>();
+    hash.forEach(
+        (field, value) -> {
+          if (!field.startsWith("_w:")) {
+            served.put(field, value);
+          }
+        });
+    return served;
+  }
+
+  /** The underlying client, for reads the store does not wrap. */
+  public UnifiedJedis client() {
+    return jedis;
+  }
+
+  @Override
+  public void close() {
+    jedis.close();
+  }
+
+  private static String loadScript() {
+    try (InputStream in =
+        ValkeyViewStore.class.getResourceAsStream("/dev/tally/views/apply_updates.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("apply_updates.lua missing from the classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

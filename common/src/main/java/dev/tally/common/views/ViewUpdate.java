@@ -1,0 +1,106 @@
+package dev.tally.common.views;
+
+import java.io.Serializable;
+import java.util.Objects;
+
+/**
+ * One writer's new state of one view entry: what every sink writes. A Flink POJO (public fields,
+ * no-arg constructor) so it travels between operators without Kryo.
+ *
+ * <p>{@code partial} is the writer's whole contribution to the entry, not a delta, encoded as
+ * {@code op:field=value;…} with {@code op} one of {@code sum}, {@code max}, {@code min} and integer
+ * values: the stores merge the partials of every writer of an entry field by field with that op.
+ * {@code version} grows by one with each event the writer applied to the entry, so a store keeps an
+ * update only when its version is greater than the one it holds for that writer.
+ */
+public class ViewUpdate implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  /** The view, e.g. {@code user_score}. */
+  public String view;
+
+  /** The entry within the view, e.g. a user id. */
+  public String key;
+
+  /** Who computed the partial: a job and the lane it read, e.g. {@code live/p0}. */
+  public String writer;
+
+  /** This writer's version of the entry. */
+  public long version;
+
+  /** The encoded partial, see the class comment. */
+  public String partial;
+
+  /** The ranking (e.g. a hunt) this entry is a member of, or null. */
+  public String rankSet;
+
+  /** The entry's member name in {@link #rankSet}. */
+  public String rankMember;
+
+  /** The merged field the entry ranks by. */
+  public String rankField;
+
+  /** Kafka append time of the event that caused this update: end-to-end latency starts there. */
+  public long sourceTimestamp;
+
+  public ViewUpdate() {}
+
+  public ViewUpdate(
+      String view, String key, String writer, long version, String partial, long sourceTimestamp) {
+    this.view = view;
+    this.key = key;
+    this.writer = writer;
+    this.version = version;
+    this.partial = partial;
+    this.sourceTimestamp = sourceTimestamp;
+  }
+
+  /** The same update, ranked in {@code set} as {@code member} by {@code field}. */
+  public ViewUpdate rankedIn(String set, String member, String field) {
+    this.rankSet = set;
+    this.rankMember = member;
+    this.rankField = field;
+    return this;
+  }
+
+  /** Entries are identified by view and key; each writer has its own partial of an entry. */
+  public String coalesceKey() {
+    return view + '\u0000' + key + '\u0000' + writer;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof ViewUpdate other)) {
+      return false;
+    }
+    return version == other.version
+        && sourceTimestamp == other.sourceTimestamp
+        && Objects.equals(view, other.view)
+        && Objects.equals(key, other.key)
+        && Objects.equals(writer, other.writer)
+        && Objects.equals(partial, other.partial)
+        && Objects.equals(rankSet, other.rankSet)
+        && Objects.equals(rankMember, other.rankMember)
+        && Objects.equals(rankField, other.rankField);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(view, key, writer, version, partial);
+  }
+
+  @Override
+  public String toString() {
+    return view
+        + "/"
+        + key
+        + " by "
+        + writer
+        + " v"
+        + version
+        + " "
+        + partial
+        + (rankSet == null ? "" : " rank " + rankSet + ":" + rankMember + " by " + rankField);
+  }
+}
