@@ -20,6 +20,9 @@ public final class Partial {
     }
   }
 
+  private static final java.util.regex.Pattern FIELD_NAME =
+      java.util.regex.Pattern.compile("[a-z][a-z0-9_]*");
+
   private final StringBuilder text = new StringBuilder();
 
   public static Partial builder() {

@@ -1,0 +1,92 @@
+package dev.tally.common.views;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.TreeMap;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.output.MigrateResult;
+
+/**
+ * The PostgreSQL side of the views: schema migrations (Flyway, {@code dev/tally/db/migration}), the
+ * version-guarded upsert the JDBC sink runs, and reads of the served values.
+ */
+public final class PostgresViewStore {
+
+  /** Keeps a writer's partial only when its version is newer than the stored one. */
+  public static final String UPSERT =
+      "INSERT INTO view_partial (generation, view, entry_key, writer, version, partial, fields, ops,"
+          + " rank_set, rank_member, rank_field, updated_at)"
+          + " VALUES (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, now())"
+          + " ON CONFLICT (generation, view, entry_key, writer) DO UPDATE SET"
+          + " version = excluded.version, partial = excluded.partial, fields = excluded.fields,"
+          + " ops = excluded.ops, rank_set = excluded.rank_set, rank_member = excluded.rank_member,"
+          + " rank_field = excluded.rank_field, updated_at = excluded.updated_at"
+          + " WHERE view_partial.version < excluded.version";
+
+  private PostgresViewStore() {}
+
+  /** Brings the schema to the newest migration; idempotent. */
+  public static MigrateResult migrate(String jdbcUrl, String user, String password) {
+    return Flyway.configure(PostgresViewStore.class.getClassLoader())
+        .dataSource(jdbcUrl, user, password)
+        .locations("classpath:dev/tally/db/migration")
+        .load()
+        .migrate();
+  }
+
+  /** Binds an update to {@link #UPSERT}'s parameters. */
+  public static void bind(PreparedStatement statement, ViewUpdate update, int generation)
+      throws SQLException {
+    StringBuilder fields = new StringBuilder("{");
+    StringBuilder ops = new StringBuilder("{");
+    for (String part : update.partial.split(";")) {
+      int colon = part.indexOf(':');
+      int equals = part.indexOf('=');
+      String op = part.substring(0, colon);
+      String field = part.substring(colon + 1, equals);
+      String value = part.substring(equals + 1);
+      if (fields.length() > 1) {
+        fields.append(',');
+        ops.append(',');
+      }
+      // Field names are [a-z0-9_] (Partial checks) and values integers: no escaping needed.
+      fields.append('"').append(field).append("\":").append(value);
+      ops.append('"').append(field).append("\":\"").append(op).append('"');
+    }
+    statement.setInt(1, generation);
+    statement.setString(2, update.view);
+    statement.setString(3, update.key);
+    statement.setString(4, update.writer);
+    statement.setLong(5, update.version);
+    statement.setString(6, update.partial);
+    statement.setString(7, fields.append('}').toString());
+    statement.setString(8, ops.append('}').toString());
+    statement.setString(9, update.rankSet);
+    statement.setString(10, update.rankMember);
+    statement.setString(11, update.rankField);
+  }
+
+  /** Served values of one view and generation: entry key → field → value. */
+  public static Map<String, Map<String, Long>> values(
+      Connection connection, int generation, String view) throws SQLException {
+    Map<String, Map<String, Long>> values = new TreeMap<>();
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT entry_key, f.key, f.value::numeric FROM view_value v"
+                + " CROSS JOIN LATERAL jsonb_each_text(v.value) f WHERE generation = ? AND view = ?")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          values
+              .computeIfAbsent(rows.getString(1), k -> new TreeMap<>())
+              .put(rows.getString(2), rows.getBigDecimal(3).longValueExact());
+        }
+      }
+    }
+    return values;
+  }
+}
