@@ -1,0 +1,231 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.kafka.EventTopics;
+import dev.tally.common.views.PostgresViewStore;
+import dev.tally.common.views.ViewUpdate;
+import dev.tally.jobs.decode.DeadLetter;
+import dev.tally.jobs.decode.DeadLetterSerializer;
+import dev.tally.jobs.decode.DecodingDeserializer;
+import dev.tally.jobs.decode.FoldEvent;
+import dev.tally.jobs.decode.SourceRecord;
+import dev.tally.jobs.decode.SplitDeadLetters;
+import dev.tally.jobs.dedup.DeduplicateByEventId;
+import dev.tally.jobs.sinks.CoalesceLatest;
+import dev.tally.jobs.sinks.PostgresSinks;
+import dev.tally.jobs.sinks.ValkeySink;
+import dev.tally.jobs.views.View;
+import dev.tally.jobs.views.ViewContext;
+import dev.tally.jobs.views.Views;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+
+/**
+ * The live projection: the log into the views.
+ *
+ * <p>Reads the lane topics ({@code events.p0|p1|p2}, one Kafka source per lane), decodes each
+ * record in the source (watermarks per partition from {@code occurred_at}), sends what does not
+ * decode to the dead-letter topic, drops duplicate event ids (RocksDB, TTL = dedup horizon), folds
+ * the rest into every registered view and writes the views to Valkey (versioned Lua, immediately)
+ * and PostgreSQL (version-guarded upserts, coalesced per interval). Events too late for the
+ * activity view are dead-lettered as {@code late}.
+ *
+ * <p>Options: see {@link ProjectionOptions} or run with {@code --help}.
+ */
+public final class ProjectionJob {
+
+  public static final String UID_SPLIT = "split-dead-letters";
+  public static final String UID_DEDUP = "dedup-by-event-id";
+  public static final String UID_VALKEY = "sink-valkey";
+  public static final String UID_COALESCE = "coalesce-for-postgres";
+  public static final String UID_POSTGRES = "sink-postgres";
+  public static final String UID_DEAD_LETTERS = "sink-dead-letters";
+
+  private ProjectionJob() {}
+
+  public static void main(String[] args) throws Exception {
+    Optional<ProjectionConfig> parsed = ProjectionOptions.parse(args, new PrintWriter(System.out));
+    if (parsed.isEmpty()) {
+      return;
+    }
+    ProjectionConfig config = parsed.get();
+    migrate(config);
+    StreamExecutionEnvironment env =
+        StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
+    build(
+        env,
+        kafkaSources(config, startingOffsets(config.start())),
+        productionSinks(config),
+        config);
+    env.execute(
+        "tally-projection " + config.writer() + " g" + config.generation() + " " + config.lanes());
+  }
+
+  /**
+   * The topology, shared by the live job, replay runs and tests.
+   *
+   * @param sources one source per lane
+   */
+  public static void build(
+      StreamExecutionEnvironment env,
+      Map<Lane, Source<SourceRecord, ?, ?>> sources,
+      ProjectionSinks sinks,
+      ProjectionConfig config) {
+    if (config.parallelism() > 0) {
+      env.setParallelism(config.parallelism());
+    }
+    env.enableCheckpointing(config.checkpointInterval().toMillis());
+
+    WatermarkStrategy<SourceRecord> watermarks =
+        WatermarkStrategy.<SourceRecord>forBoundedOutOfOrderness(config.maxOutOfOrderness())
+            .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime())
+            .withIdleness(config.idleness());
+    DataStream<SourceRecord> records = null;
+    for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
+      String name = "lane-" + lane.getKey().name().toLowerCase();
+      DataStream<SourceRecord> laneRecords =
+          env.fromSource(lane.getValue(), watermarks, name).uid("source-" + name);
+      records = records == null ? laneRecords : records.union(laneRecords);
+    }
+    if (records == null) {
+      throw new IllegalArgumentException("no lane source given");
+    }
+
+    SingleOutputStreamOperator<FoldEvent> events =
+        records.process(new SplitDeadLetters()).uid(UID_SPLIT).name("split-dead-letters");
+    DataStream<DeadLetter> deadLetters = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
+
+    SingleOutputStreamOperator<FoldEvent> unique =
+        events
+            .keyBy(new ByUser())
+            .process(new DeduplicateByEventId(config.dedupHorizon()))
+            .uid(UID_DEDUP)
+            .name("dedup-by-event-id");
+    // Same key, same partitioning: the views chain to dedup without another shuffle.
+    KeyedStream<FoldEvent, String> byUser =
+        DataStreamUtils.reinterpretAsKeyedStream(unique, new ByUser());
+
+    ViewContext context = config.viewContext();
+    DataStream<ViewUpdate> updates = null;
+    for (View view : Views.all()) {
+      View.Output output = view.build(byUser, context);
+      updates = updates == null ? output.updates() : updates.union(output.updates());
+      if (output.rejected() != null) {
+        deadLetters = deadLetters.union(output.rejected());
+      }
+    }
+
+    updates.sinkTo(sinks.valkey()).uid(UID_VALKEY).name("valkey");
+    if (sinks.postgres() != null) {
+      updates
+          .transform(
+              "coalesce-for-postgres",
+              TypeInformation.of(ViewUpdate.class),
+              new CoalesceLatest(config.postgresInterval()))
+          .uid(UID_COALESCE)
+          .sinkTo(sinks.postgres())
+          .uid(UID_POSTGRES)
+          .name("postgres");
+    }
+    deadLetters.sinkTo(sinks.deadLetters()).uid(UID_DEAD_LETTERS).name("dead-letters");
+  }
+
+  /** One Kafka source per lane, starting at {@code start} when there is no checkpoint. */
+  public static Map<Lane, Source<SourceRecord, ?, ?>> kafkaSources(
+      ProjectionConfig config, OffsetsInitializer start) {
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
+    for (Lane lane : config.lanes()) {
+      sources.put(lane, kafkaSource(config, lane, start, null));
+    }
+    return sources;
+  }
+
+  /** A lane's source; bounded at {@code stop} when given (replays, tests). */
+  public static KafkaSource<SourceRecord> kafkaSource(
+      ProjectionConfig config, Lane lane, OffsetsInitializer start, OffsetsInitializer stop) {
+    String topic = lane.topic(config.topicPrefix());
+    var builder =
+        KafkaSource.<SourceRecord>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setTopics(topic)
+            .setGroupId(config.groupId())
+            .setStartingOffsets(start)
+            .setDeserializer(new DecodingDeserializer(Map.of(topic, lane.name().toLowerCase())))
+            .setProperty("partition.discovery.interval.ms", "60000")
+            .setProperty("client.id.prefix", config.groupId() + "-" + lane.name().toLowerCase());
+    if (stop != null) {
+      builder.setBounded(stop);
+    }
+    return builder.build();
+  }
+
+  /** The starting offsets a {@code --start} value names. */
+  public static OffsetsInitializer startingOffsets(String start) {
+    return switch (start) {
+      case "earliest" -> OffsetsInitializer.earliest();
+      case "latest" -> OffsetsInitializer.latest();
+      default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+    };
+  }
+
+  /** Valkey, PostgreSQL (when configured) and the dead-letter topic. */
+  public static ProjectionSinks productionSinks(ProjectionConfig config) {
+    ValkeySink valkey =
+        new ValkeySink(
+            config.valkey(), config.generation(), config.valkeyBatch(), config.valkeyMaxDelay());
+    var postgres =
+        config.jdbcUrl() == null
+            ? null
+            : PostgresSinks.upserts(
+                config.jdbcUrl(),
+                config.jdbcUser(),
+                config.jdbcPassword(),
+                config.generation(),
+                2000,
+                config.postgresRetries());
+    KafkaSink<DeadLetter> deadLetters =
+        KafkaSink.<DeadLetter>builder()
+            .setBootstrapServers(config.bootstrapServers())
+            .setRecordSerializer(
+                new DeadLetterSerializer(EventTopics.deadLetter(config.topicPrefix())))
+            .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+            .build();
+    return new ProjectionSinks(valkey, postgres, deadLetters);
+  }
+
+  /** Applies the PostgreSQL migrations before the job starts, unless told not to. */
+  static void migrate(ProjectionConfig config) {
+    if (config.jdbcUrl() != null && config.migrate()) {
+      PostgresViewStore.migrate(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword());
+    }
+  }
+
+  /** RocksDB with incremental checkpoints, whatever the cluster default. */
+  static Configuration flinkConfiguration(ProjectionConfig config) {
+    Configuration flink = new Configuration();
+    flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+    flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    if (config.checkpointDir() != null) {
+      flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
+    }
+    return flink;
+  }
+}

@@ -1,0 +1,291 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.jobs.views.PointsRules;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.flink.util.TimeUtils;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The projection job's command line. Secrets never come as arguments: passwords are read from the
+ * environment ({@code TALLY_VALKEY_PASSWORD}, {@code TALLY_PG_PASSWORD}) or from files.
+ */
+@Command(
+    name = "projection-job",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Tally's live projection: reads the lane topics, dead-letters what does not decode, drops"
+          + " duplicate event ids, folds events into the registered views and writes them to Valkey"
+          + " (versioned Lua) and PostgreSQL (version-guarded upserts).",
+      "Durations take a unit: 500ms, 60s, 5min, 7d."
+    })
+public final class ProjectionOptions {
+
+  static final String VALKEY_PASSWORD_ENV = "TALLY_VALKEY_PASSWORD";
+  static final String PG_PASSWORD_ENV = "TALLY_PG_PASSWORD";
+
+  @Option(
+      names = "--bootstrap-servers",
+      required = true,
+      description = "Kafka bootstrap servers, host:port[,…].")
+  String bootstrapServers;
+
+  @Option(
+      names = "--topic-prefix",
+      defaultValue = "",
+      description = "Prefix of the lane and dead-letter topic names (default: none).")
+  String topicPrefix;
+
+  @Option(
+      names = "--lanes",
+      defaultValue = "p0,p1,p2",
+      split = ",",
+      description =
+          "Lanes to read (default: ${DEFAULT-VALUE}). One job per lane isolates lanes completely.")
+  List<String> lanes;
+
+  @Option(
+      names = "--group-id",
+      defaultValue = "tally-projection",
+      description =
+          "Kafka consumer group; offsets are committed on checkpoints (default: ${DEFAULT-VALUE}).")
+  String groupId;
+
+  @Option(
+      names = "--start",
+      defaultValue = "committed",
+      description =
+          "Where to start without a checkpoint: committed (the group's offsets, earliest where none), earliest, latest (default: ${DEFAULT-VALUE}).")
+  String start;
+
+  @Option(
+      names = "--dedup-horizon",
+      defaultValue = "7d",
+      description = "How long an event id is remembered (default: ${DEFAULT-VALUE}).")
+  String dedupHorizon;
+
+  @Option(
+      names = "--checkpoint-interval",
+      defaultValue = "60s",
+      description = "Checkpoint interval; views do not wait for it (default: ${DEFAULT-VALUE}).")
+  String checkpointInterval;
+
+  @Option(
+      names = "--checkpoint-dir",
+      description =
+          "Checkpoint storage URI, e.g. file:///data/checkpoints (default: the cluster's).")
+  String checkpointDir;
+
+  @Option(
+      names = "--max-out-of-orderness",
+      defaultValue = "10s",
+      description = "Bound of occurred_at disorder for watermarks (default: ${DEFAULT-VALUE}).")
+  String maxOutOfOrderness;
+
+  @Option(
+      names = "--idleness",
+      defaultValue = "30s",
+      description =
+          "A partition without records for this long stops holding watermarks back (default: ${DEFAULT-VALUE}).")
+  String idleness;
+
+  @Option(
+      names = "--allowed-lateness",
+      defaultValue = "60s",
+      description =
+          "How long after its end an event-time minute still takes events (default: ${DEFAULT-VALUE}).")
+  String allowedLateness;
+
+  @Option(
+      names = "--valkey",
+      required = true,
+      description =
+          "Valkey node, redis://host:port; several nodes (comma-separated) mean a cluster.")
+  String valkey;
+
+  @Option(
+      names = "--valkey-cluster",
+      description = "Treat a single --valkey node as a cluster seed.")
+  boolean valkeyCluster;
+
+  @Option(
+      names = "--valkey-password-file",
+      description =
+          "File holding the Valkey password (else $" + VALKEY_PASSWORD_ENV + ", else none).")
+  Path valkeyPasswordFile;
+
+  @Option(
+      names = "--valkey-batch",
+      defaultValue = "2000",
+      description = "Flush to Valkey at this many buffered updates (default: ${DEFAULT-VALUE}).")
+  int valkeyBatch;
+
+  @Option(
+      names = "--valkey-max-delay",
+      defaultValue = "5ms",
+      description = "… or this long after the first buffered update (default: ${DEFAULT-VALUE}).")
+  String valkeyMaxDelay;
+
+  @Option(
+      names = "--jdbc-url",
+      description =
+          "PostgreSQL JDBC URL, e.g. jdbc:postgresql://host:5432/tally (default: no PostgreSQL sink).")
+  String jdbcUrl;
+
+  @Option(
+      names = "--jdbc-user",
+      defaultValue = "tally",
+      description = "PostgreSQL user (default: ${DEFAULT-VALUE}).")
+  String jdbcUser;
+
+  @Option(
+      names = "--jdbc-password-file",
+      description =
+          "File holding the PostgreSQL password (else $" + PG_PASSWORD_ENV + ", else none).")
+  Path jdbcPasswordFile;
+
+  @Option(
+      names = "--postgres-interval",
+      defaultValue = "1s",
+      description =
+          "Upsert each changed entry at most once per interval (default: ${DEFAULT-VALUE}).")
+  String postgresInterval;
+
+  @Option(
+      names = "--postgres-retries",
+      defaultValue = "5",
+      description =
+          "Attempts per batch (1 s, 2 s, … apart) before the job restarts from its checkpoint (default: ${DEFAULT-VALUE}).")
+  int postgresRetries;
+
+  @Option(
+      names = "--no-migrate",
+      negatable = false,
+      description = "Do not apply the PostgreSQL migrations at start.")
+  boolean noMigrate;
+
+  @Option(
+      names = "--generation",
+      defaultValue = "1",
+      description =
+          "View generation to write (keys and rows carry it) (default: ${DEFAULT-VALUE}).")
+  int generation;
+
+  @Option(
+      names = "--writer",
+      defaultValue = "live",
+      description =
+          "Name of this job's partials; the lane is appended (default: ${DEFAULT-VALUE}).")
+  String writer;
+
+  @Option(
+      names = "--points",
+      defaultValue = PointsRules.DEFAULT,
+      description = "Points rule table, TYPE=points,… (default: ${DEFAULT-VALUE}).")
+  String points;
+
+  @Option(
+      names = "--parallelism",
+      defaultValue = "0",
+      description = "Job parallelism; 0 = the cluster default (default: ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  /**
+   * Parses and validates the arguments. Empty when only help or the version was asked for (and
+   * printed).
+   *
+   * @throws IllegalArgumentException saying what is wrong and what is accepted
+   */
+  public static Optional<ProjectionConfig> parse(String[] args, PrintWriter out) {
+    ProjectionOptions options = new ProjectionOptions();
+    CommandLine commandLine = new CommandLine(options);
+    try {
+      commandLine.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      StringWriter usage = new StringWriter();
+      commandLine.usage(new PrintWriter(usage));
+      throw new IllegalArgumentException(e.getMessage() + "\n" + usage, e);
+    }
+    if (commandLine.isUsageHelpRequested()) {
+      commandLine.usage(out);
+      out.flush();
+      return Optional.empty();
+    }
+    if (commandLine.isVersionHelpRequested()) {
+      out.println("tally projection-job");
+      out.flush();
+      return Optional.empty();
+    }
+    return Optional.of(options.toConfig());
+  }
+
+  ProjectionConfig toConfig() {
+    List<Lane> laneList = new ArrayList<>();
+    for (String lane : lanes) {
+      Lane parsed = Lane.parse(lane);
+      if (!laneList.contains(parsed)) {
+        laneList.add(parsed);
+      }
+    }
+    return new ProjectionConfig(
+        bootstrapServers,
+        topicPrefix,
+        laneList,
+        groupId,
+        start,
+        duration("--dedup-horizon", dedupHorizon),
+        duration("--checkpoint-interval", checkpointInterval),
+        checkpointDir,
+        duration("--max-out-of-orderness", maxOutOfOrderness),
+        duration("--idleness", idleness),
+        duration("--allowed-lateness", allowedLateness),
+        ValkeyEndpoint.parse(
+            valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV)),
+        valkeyBatch,
+        duration("--valkey-max-delay", valkeyMaxDelay),
+        jdbcUrl,
+        jdbcUser,
+        jdbcUrl == null ? null : secret(jdbcPasswordFile, PG_PASSWORD_ENV),
+        duration("--postgres-interval", postgresInterval),
+        postgresRetries,
+        !noMigrate,
+        generation,
+        writer,
+        PointsRules.parse(points),
+        parallelism);
+  }
+
+  private static Duration duration(String option, String text) {
+    try {
+      return TimeUtils.parseDuration(text);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      throw new IllegalArgumentException(
+          option + " '" + text + "' is not a duration; use e.g. 500ms, 60s, 5min, 7d");
+    }
+  }
+
+  private static String secret(Path file, String env) {
+    if (file != null) {
+      try {
+        return Files.readString(file, StandardCharsets.UTF_8).trim();
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            "cannot read the password file " + file + ": " + e.getMessage());
+      }
+    }
+    return System.getenv(env);
+  }
+}
