@@ -28,6 +28,7 @@ public record ProjectionConfig(
     Duration checkpointInterval,
     String checkpointDir,
     Duration maxOutOfOrderness,
+    Duration maxWatermarkDrift,
     Duration idleness,
     Duration allowedLateness,
     ValkeyEndpoint valkey,
@@ -55,6 +56,7 @@ public record ProjectionConfig(
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
+    require(positive(maxWatermarkDrift), "--max-watermark-drift must be > 0");
     require(positive(idleness), "--idleness must be > 0");
     require(!allowedLateness.isNegative(), "--allowed-lateness must be >= 0");
     require(valkeyBatch >= 1, "--valkey-batch must be >= 1");
@@ -68,9 +70,9 @@ public record ProjectionConfig(
     require(parallelism >= 0, "--parallelism must be >= 0 (0 = cluster default)");
   }
 
-  /** What the views are given. */
-  public ViewContext viewContext() {
-    return new ViewContext(rules, allowedLateness, writer);
+  /** What the views of one lane's pipeline are given. */
+  public ViewContext viewContext(String lane) {
+    return new ViewContext(rules, allowedLateness, writer, lane);
   }
 
   private static boolean positive(Duration duration) {

@@ -18,6 +18,7 @@ import dev.tally.jobs.views.View;
 import dev.tally.jobs.views.ViewContext;
 import dev.tally.jobs.views.Views;
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -41,17 +42,18 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 /**
  * The live projection: the log into the views.
  *
- * <p>Reads the lane topics ({@code events.p0|p1|p2}, one Kafka source per lane), decodes each
- * record in the source (watermarks per partition from {@code occurred_at}), sends what does not
- * decode to the dead-letter topic, drops duplicate event ids (RocksDB, TTL = dedup horizon), folds
- * the rest into every registered view and writes the views to Valkey (versioned Lua, immediately)
- * and PostgreSQL (version-guarded upserts, coalesced per interval). Events too late for the
- * activity view are dead-lettered as {@code late}.
+ * <p>Reads the lane topics ({@code events.p0|p1|p2}, one pipeline per lane), decodes each record in
+ * the source (watermarks per partition from {@code occurred_at}), sends what does not decode to the
+ * dead-letter topic, drops duplicate event ids (RocksDB, TTL = dedup horizon), folds the rest into
+ * every registered view and writes the views to Valkey (versioned Lua, immediately) and PostgreSQL
+ * (version-guarded upserts, coalesced per interval). Events too late for the activity view are
+ * dead-lettered as {@code late}.
  *
  * <p>Options: see {@link ProjectionOptions} or run with {@code --help}.
  */
 public final class ProjectionJob {
 
+  public static final String UID_SOURCE = "source";
   public static final String UID_SPLIT = "split-dead-letters";
   public static final String UID_DEDUP = "dedup-by-event-id";
   public static final String UID_VALKEY = "sink-valkey";
@@ -80,7 +82,9 @@ public final class ProjectionJob {
   }
 
   /**
-   * The topology, shared by the live job, replay runs and tests.
+   * The topology, shared by the live job, replay runs and tests: one independent pipeline per lane
+   * (source, dedup, views, sinks), so a slow or backlogged lane never holds up another one, neither
+   * by CPU queueing nor by its watermark. Each lane writes its own partials.
    *
    * @param sources one source per lane
    */
@@ -89,41 +93,55 @@ public final class ProjectionJob {
       Map<Lane, Source<SourceRecord, ?, ?>> sources,
       ProjectionSinks sinks,
       ProjectionConfig config) {
+    if (sources.isEmpty()) {
+      throw new IllegalArgumentException("no lane source given");
+    }
     if (config.parallelism() > 0) {
       env.setParallelism(config.parallelism());
     }
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
+      buildLane(env, lane.getKey(), lane.getValue(), sinks, config);
+    }
+  }
 
+  private static void buildLane(
+      StreamExecutionEnvironment env,
+      Lane lane,
+      Source<SourceRecord, ?, ?> source,
+      ProjectionSinks sinks,
+      ProjectionConfig config) {
+    String name = lane.name().toLowerCase();
+    ViewContext context = config.viewContext(name);
+    // Watermarks per partition from occurred_at; partitions of one lane are kept within
+    // maxWatermarkDrift of each other so a catch-up never races one partition far ahead.
     WatermarkStrategy<SourceRecord> watermarks =
         WatermarkStrategy.<SourceRecord>forBoundedOutOfOrderness(config.maxOutOfOrderness())
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime())
-            .withIdleness(config.idleness());
-    DataStream<SourceRecord> records = null;
-    for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
-      String name = "lane-" + lane.getKey().name().toLowerCase();
-      DataStream<SourceRecord> laneRecords =
-          env.fromSource(lane.getValue(), watermarks, name).uid("source-" + name);
-      records = records == null ? laneRecords : records.union(laneRecords);
-    }
-    if (records == null) {
-      throw new IllegalArgumentException("no lane source given");
-    }
+            .withIdleness(config.idleness())
+            .withWatermarkAlignment(
+                "tally-lane-" + name, config.maxWatermarkDrift(), Duration.ofSeconds(1));
+    DataStream<SourceRecord> records =
+        env.fromSource(source, watermarks, "lane " + name).uid(context.uid(UID_SOURCE));
 
     SingleOutputStreamOperator<FoldEvent> events =
-        records.process(new SplitDeadLetters()).uid(UID_SPLIT).name("split-dead-letters");
+        records
+            .process(new SplitDeadLetters())
+            .uid(context.uid(UID_SPLIT))
+            .name(context.name("split-dead-letters"));
     DataStream<DeadLetter> deadLetters = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
 
     SingleOutputStreamOperator<FoldEvent> unique =
         events
             .keyBy(new ByUser())
             .process(new DeduplicateByEventId(config.dedupHorizon()))
-            .uid(UID_DEDUP)
-            .name("dedup-by-event-id");
-    // Same key, same partitioning: the views chain to dedup without another shuffle.
+            .uid(context.uid(UID_DEDUP))
+            .name(context.name("dedup-by-event-id"));
+    // Same key, same partitioning: the user-keyed views chain to dedup without another shuffle,
+    // and each user's events stay in their Kafka order.
     KeyedStream<FoldEvent, String> byUser =
         DataStreamUtils.reinterpretAsKeyedStream(unique, new ByUser());
 
-    ViewContext context = config.viewContext();
     DataStream<ViewUpdate> updates = null;
     for (View view : Views.all()) {
       View.Output output = view.build(byUser, context);
@@ -133,19 +151,22 @@ public final class ProjectionJob {
       }
     }
 
-    updates.sinkTo(sinks.valkey()).uid(UID_VALKEY).name("valkey");
+    updates.sinkTo(sinks.valkey()).uid(context.uid(UID_VALKEY)).name(context.name("valkey"));
     if (sinks.postgres() != null) {
       updates
           .transform(
-              "coalesce-for-postgres",
+              context.name("coalesce-for-postgres"),
               TypeInformation.of(ViewUpdate.class),
               new CoalesceLatest(config.postgresInterval()))
-          .uid(UID_COALESCE)
+          .uid(context.uid(UID_COALESCE))
           .sinkTo(sinks.postgres())
-          .uid(UID_POSTGRES)
-          .name("postgres");
+          .uid(context.uid(UID_POSTGRES))
+          .name(context.name("postgres"));
     }
-    deadLetters.sinkTo(sinks.deadLetters()).uid(UID_DEAD_LETTERS).name("dead-letters");
+    deadLetters
+        .sinkTo(sinks.deadLetters())
+        .uid(context.uid(UID_DEAD_LETTERS))
+        .name(context.name("dead-letters"));
   }
 
   /** One Kafka source per lane, starting at {@code start} when there is no checkpoint. */

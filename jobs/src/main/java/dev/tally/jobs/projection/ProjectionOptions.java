@@ -96,6 +96,13 @@ public final class ProjectionOptions {
   String maxOutOfOrderness;
 
   @Option(
+      names = "--max-watermark-drift",
+      defaultValue = "30s",
+      description =
+          "How far one partition's watermark may run ahead of its lane's slowest during catch-up (default: ${DEFAULT-VALUE}).")
+  String maxWatermarkDrift;
+
+  @Option(
       names = "--idleness",
       defaultValue = "30s",
       description =
@@ -250,6 +257,7 @@ public final class ProjectionOptions {
         duration("--checkpoint-interval", checkpointInterval),
         checkpointDir,
         duration("--max-out-of-orderness", maxOutOfOrderness),
+        duration("--max-watermark-drift", maxWatermarkDrift),
         duration("--idleness", idleness),
         duration("--allowed-lateness", allowedLateness),
         ValkeyEndpoint.parse(

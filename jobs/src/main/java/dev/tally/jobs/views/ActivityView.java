@@ -40,8 +40,8 @@ public final class ActivityView implements View {
         eventsByUser
             .keyBy(event -> entryKey(event.type, event.occurredAt))
             .process(new CountPerMinute(context))
-            .uid(UID)
-            .name(NAME);
+            .uid(context.uid(UID))
+            .name(context.name(NAME));
     return new Output(counts, counts.getSideOutput(CountPerMinute.LATE));
   }
 }

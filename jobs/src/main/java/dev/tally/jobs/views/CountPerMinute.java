@@ -83,7 +83,7 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
         new ViewUpdate(
             ActivityView.NAME,
             ctx.getCurrentKey(),
-            context.writerFor(event.lane),
+            context.partialWriter(),
             next,
             Partial.builder().sum("count", next).build(),
             event.kafkaTimestamp));

@@ -40,7 +40,7 @@ public final class FoldLeaderboard extends KeyedProcessFunction<String, FoldEven
         getRuntimeContext()
             .getMapState(
                 new MapStateDescriptor<>(
-                    "standing-per-hunt-lane", Types.STRING, TypeInformation.of(Standing.class)));
+                    "standing-per-hunt", Types.STRING, TypeInformation.of(Standing.class)));
   }
 
   @Override
@@ -49,7 +49,7 @@ public final class FoldLeaderboard extends KeyedProcessFunction<String, FoldEven
     if (event.huntId == null) {
       return;
     }
-    String stateKey = event.huntId + "|" + event.lane;
+    String stateKey = event.huntId;
     Standing standing = standings.get(stateKey);
     if (standing == null) {
       standing = new Standing();
@@ -61,7 +61,7 @@ public final class FoldLeaderboard extends KeyedProcessFunction<String, FoldEven
         new ViewUpdate(
                 LeaderboardView.NAME,
                 event.huntId + "|" + event.userId,
-                context.writerFor(event.lane),
+                context.partialWriter(),
                 standing.events,
                 Partial.builder()
                     .sum("points", standing.points)

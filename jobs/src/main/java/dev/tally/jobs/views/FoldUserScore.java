@@ -4,17 +4,17 @@ import dev.tally.common.views.Partial;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.FoldEvent;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Keeps one partial score per lane of the keyed user and emits it after each event. The version is
- * the number of the lane's events applied to the user: the lane's events reach this operator in
- * their Kafka order, so version N always denotes the same partial, across any restart.
+ * Keeps the keyed user's partial score from this lane and emits it after each event. The version is
+ * the number of the lane's events applied to the user: they reach this operator in their Kafka
+ * order (one partition per user and lane), so version N always denotes the same partial, across any
+ * restart.
  */
 public final class FoldUserScore extends KeyedProcessFunction<String, FoldEvent, ViewUpdate> {
 
@@ -30,7 +30,7 @@ public final class FoldUserScore extends KeyedProcessFunction<String, FoldEvent,
   }
 
   private final ViewContext context;
-  private transient MapState<String, ScorePartial> partials;
+  private transient ValueState<ScorePartial> score;
 
   public FoldUserScore(ViewContext context) {
     this.context = context;
@@ -38,17 +38,15 @@ public final class FoldUserScore extends KeyedProcessFunction<String, FoldEvent,
 
   @Override
   public void open(OpenContext openContext) {
-    partials =
+    score =
         getRuntimeContext()
-            .getMapState(
-                new MapStateDescriptor<>(
-                    "score-per-lane", Types.STRING, TypeInformation.of(ScorePartial.class)));
+            .getState(new ValueStateDescriptor<>("score", TypeInformation.of(ScorePartial.class)));
   }
 
   @Override
   public void processElement(FoldEvent event, Context ctx, Collector<ViewUpdate> out)
       throws Exception {
-    ScorePartial partial = partials.get(event.lane);
+    ScorePartial partial = score.value();
     if (partial == null) {
       partial = new ScorePartial();
       partial.lastActivity = Long.MIN_VALUE;
@@ -56,12 +54,12 @@ public final class FoldUserScore extends KeyedProcessFunction<String, FoldEvent,
     partial.points += context.rules().pointsFor(event);
     partial.events += 1;
     partial.lastActivity = Math.max(partial.lastActivity, event.occurredAt);
-    partials.put(event.lane, partial);
+    score.update(partial);
     out.collect(
         new ViewUpdate(
             UserScoreView.NAME,
             event.userId,
-            context.writerFor(event.lane),
+            context.partialWriter(),
             partial.events,
             Partial.builder()
                 .sum("points", partial.points)

@@ -22,6 +22,11 @@ public final class LeaderboardView implements View {
 
   @Override
   public Output build(KeyedStream<FoldEvent, String> eventsByUser, ViewContext context) {
-    return new Output(eventsByUser.process(new FoldLeaderboard(context)).uid(UID).name(NAME), null);
+    return new Output(
+        eventsByUser
+            .process(new FoldLeaderboard(context))
+            .uid(context.uid(UID))
+            .name(context.name(NAME)),
+        null);
   }
 }

@@ -21,6 +21,11 @@ public final class UserScoreView implements View {
 
   @Override
   public Output build(KeyedStream<FoldEvent, String> eventsByUser, ViewContext context) {
-    return new Output(eventsByUser.process(new FoldUserScore(context)).uid(UID).name(NAME), null);
+    return new Output(
+        eventsByUser
+            .process(new FoldUserScore(context))
+            .uid(context.uid(UID))
+            .name(context.name(NAME)),
+        null);
   }
 }

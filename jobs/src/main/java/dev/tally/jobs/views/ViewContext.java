@@ -4,14 +4,27 @@ import java.io.Serializable;
 import java.time.Duration;
 
 /**
- * What every view may use: the points rules, the event-time lateness it tolerates, and the writer
- * name its partials carry (the job's writer id; the lane is appended per event).
+ * What a view is given when it builds its part of one lane's pipeline: the points rules, the
+ * event-time lateness it tolerates, and who it writes as.
+ *
+ * @param writer the job's writer id, e.g. {@code live}
+ * @param lane the lane this pipeline reads, e.g. {@code p0}
  */
-public record ViewContext(PointsRules rules, Duration allowedLateness, String writer)
+public record ViewContext(PointsRules rules, Duration allowedLateness, String writer, String lane)
     implements Serializable {
 
-  /** The writer of partials computed from one lane's events, e.g. {@code live/p0}. */
-  public String writerFor(String lane) {
+  /** The writer name of this lane's partials, e.g. {@code live/p0}. */
+  public String partialWriter() {
     return writer + "/" + lane;
+  }
+
+  /** A stable operator uid for this lane, e.g. {@code view-user-score-p0}. */
+  public String uid(String base) {
+    return base + "-" + lane;
+  }
+
+  /** An operator name for this lane. */
+  public String name(String base) {
+    return base + " (" + lane + ")";
   }
 }
