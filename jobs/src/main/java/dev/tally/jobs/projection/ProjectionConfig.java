@@ -12,6 +12,7 @@ import java.util.List;
  * Everything the projection job is told, parsed and validated once ({@link ProjectionOptions}),
  * then passed down and never re-read.
  *
+ * @param kafkaProperties extra Kafka consumer properties for the lane sources
  * @param start where each lane's source starts: {@code committed} (the group's offsets, earliest
  *     where it has none), {@code earliest} or {@code latest}
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
@@ -21,6 +22,7 @@ import java.util.List;
 public record ProjectionConfig(
     String bootstrapServers,
     String topicPrefix,
+    java.util.Map<String, String> kafkaProperties,
     List<Lane> lanes,
     String groupId,
     String start,
@@ -28,7 +30,6 @@ public record ProjectionConfig(
     Duration checkpointInterval,
     String checkpointDir,
     Duration maxOutOfOrderness,
-    Duration maxWatermarkDrift,
     Duration idleness,
     Duration allowedLateness,
     ValkeyEndpoint valkey,
@@ -50,13 +51,13 @@ public record ProjectionConfig(
 
   public ProjectionConfig {
     lanes = List.copyOf(lanes);
+    kafkaProperties = java.util.Map.copyOf(kafkaProperties);
     require(!bootstrapServers.isBlank(), "--bootstrap-servers is empty");
     require(!lanes.isEmpty(), "--lanes names no lane; accepted: p0, p1, p2");
     require(STARTS.contains(start), "--start '" + start + "' is not one of " + STARTS);
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
-    require(positive(maxWatermarkDrift), "--max-watermark-drift must be > 0");
     require(positive(idleness), "--idleness must be > 0");
     require(!allowedLateness.isNegative(), "--allowed-lateness must be >= 0");
     require(valkeyBatch >= 1, "--valkey-batch must be >= 1");

@@ -7,6 +7,7 @@ import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.DeadLetter;
 import dev.tally.jobs.decode.DeadLetterSerializer;
 import dev.tally.jobs.decode.DecodingDeserializer;
+import dev.tally.jobs.decode.EventTimeWatermarks;
 import dev.tally.jobs.decode.FoldEvent;
 import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.jobs.decode.SplitDeadLetters;
@@ -113,14 +114,13 @@ public final class ProjectionJob {
       ProjectionConfig config) {
     String name = lane.name().toLowerCase();
     ViewContext context = config.viewContext(name);
-    // Watermarks per partition from occurred_at; partitions of one lane are kept within
-    // maxWatermarkDrift of each other so a catch-up never races one partition far ahead.
+    // Watermarks per partition from occurred_at, advanced every second of event time.
     WatermarkStrategy<SourceRecord> watermarks =
-        WatermarkStrategy.<SourceRecord>forBoundedOutOfOrderness(config.maxOutOfOrderness())
+        WatermarkStrategy.<SourceRecord>forGenerator(
+                generatorContext ->
+                    new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime())
-            .withIdleness(config.idleness())
-            .withWatermarkAlignment(
-                "tally-lane-" + name, config.maxWatermarkDrift(), Duration.ofSeconds(1));
+            .withIdleness(config.idleness());
     DataStream<SourceRecord> records =
         env.fromSource(source, watermarks, "lane " + name).uid(context.uid(UID_SOURCE));
 
@@ -192,6 +192,7 @@ public final class ProjectionJob {
             .setDeserializer(new DecodingDeserializer(Map.of(topic, lane.name().toLowerCase())))
             .setProperty("partition.discovery.interval.ms", "60000")
             .setProperty("client.id.prefix", config.groupId() + "-" + lane.name().toLowerCase());
+    config.kafkaProperties().forEach(builder::setProperty);
     if (stop != null) {
       builder.setBounded(stop);
     }

@@ -50,6 +50,12 @@ public final class ProjectionOptions {
   String topicPrefix;
 
   @Option(
+      names = "--kafka-property",
+      description =
+          "Extra Kafka consumer property for the lane sources, key=value; repeatable (e.g. max.partition.fetch.bytes=65536).")
+  java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
+
+  @Option(
       names = "--lanes",
       defaultValue = "p0,p1,p2",
       split = ",",
@@ -94,13 +100,6 @@ public final class ProjectionOptions {
       defaultValue = "10s",
       description = "Bound of occurred_at disorder for watermarks (default: ${DEFAULT-VALUE}).")
   String maxOutOfOrderness;
-
-  @Option(
-      names = "--max-watermark-drift",
-      defaultValue = "30s",
-      description =
-          "How far one partition's watermark may run ahead of its lane's slowest during catch-up (default: ${DEFAULT-VALUE}).")
-  String maxWatermarkDrift;
 
   @Option(
       names = "--idleness",
@@ -250,6 +249,7 @@ public final class ProjectionOptions {
     return new ProjectionConfig(
         bootstrapServers,
         topicPrefix,
+        kafkaProperties,
         laneList,
         groupId,
         start,
@@ -257,7 +257,6 @@ public final class ProjectionOptions {
         duration("--checkpoint-interval", checkpointInterval),
         checkpointDir,
         duration("--max-out-of-orderness", maxOutOfOrderness),
-        duration("--max-watermark-drift", maxWatermarkDrift),
         duration("--idleness", idleness),
         duration("--allowed-lateness", allowedLateness),
         ValkeyEndpoint.parse(

@@ -1,0 +1,67 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.generator.GeneratedRecord;
+import dev.tally.common.generator.GeneratorOptions;
+import dev.tally.common.generator.LoadGenerator;
+import dev.tally.common.kafka.EventProducer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * Generated records as sent to the real broker, each with the partition and offset it got: the
+ * input of a projection test and of the expected fold it is checked against.
+ */
+final class ProducedLog {
+
+  /** One record and where it landed. */
+  record Sent(GeneratedRecord record, String topic, int partition, long offset) {}
+
+  private final List<Sent> sent = new ArrayList<>();
+
+  List<Sent> records() {
+    return sent;
+  }
+
+  /** Generates and sends every record of {@code options}, waiting for every acknowledgement. */
+  ProducedLog send(String bootstrapServers, GeneratorOptions options) {
+    return send(bootstrapServers, options, 0);
+  }
+
+  /**
+   * As {@link #send(String, GeneratorOptions)}, at most {@code ratePerSecond} (0 = unthrottled).
+   */
+  ProducedLog send(String bootstrapServers, GeneratorOptions options, double ratePerSecond) {
+    List<GeneratedRecord> records = new ArrayList<>();
+    List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>();
+    long start = System.nanoTime();
+    try (EventProducer producer =
+        new EventProducer(bootstrapServers, options.topicPrefix(), new Properties())) {
+      LoadGenerator generator = new LoadGenerator(options);
+      while (generator.hasNext()) {
+        GeneratedRecord record = generator.next();
+        records.add(record);
+        acks.add(producer.sendRaw(record.topic(), record.key(), record.value()));
+        if (ratePerSecond > 0) {
+          long due = start + (long) (records.size() * 1e9 / ratePerSecond);
+          long wait = due - System.nanoTime();
+          if (wait > 1_000_000) {
+            try {
+              Thread.sleep(wait / 1_000_000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new IllegalStateException(e);
+            }
+          }
+        }
+      }
+    }
+    for (int i = 0; i < records.size(); i++) {
+      RecordMetadata metadata = acks.get(i).join();
+      sent.add(new Sent(records.get(i), metadata.topic(), metadata.partition(), metadata.offset()));
+    }
+    return this;
+  }
+}

@@ -1,0 +1,100 @@
+package dev.tally.jobs.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.generator.RecordKind;
+import dev.tally.jobs.decode.SourceRecord;
+import dev.tally.jobs.views.ActivityView;
+import dev.tally.jobs.views.LeaderboardView;
+import dev.tally.jobs.views.UserScoreView;
+import dev.tally.testing.FlinkMiniCluster;
+import dev.tally.testing.KafkaBroker;
+import dev.tally.testing.KafkaExtension;
+import dev.tally.testing.PostgresExtension;
+import dev.tally.testing.PostgresServer;
+import dev.tally.testing.ValkeyExtension;
+import dev.tally.testing.ValkeyServer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Promises 1, 2 and 4 end to end on the real broker, Valkey and PostgreSQL: the log, with
+ * duplicates, disorder, late and malformed records, folds into views equal to a plain fold of the
+ * same records, and the dead-letter topic holds exactly the malformed and too-late ones.
+ */
+@ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
+class ProjectionEndToEndIT {
+
+  @RegisterExtension static final MiniClusterExtension FLINK = FlinkMiniCluster.extension();
+
+  private static final long RECORDS = 200_000;
+
+  @Test
+  @Timeout(600)
+  void viewsEqualAPlainFoldOfTheLogAndBadRecordsAreDeadLettered(
+      KafkaBroker kafka, ValkeyServer valkey, PostgresServer postgres) throws Exception {
+    ProjectionTestSetup setup =
+        new ProjectionTestSetup("e2e", kafka, valkey, postgres, Duration.ofSeconds(2));
+    ProducedLog log =
+        new ProducedLog()
+            .send(kafka.bootstrapServers(), setup.warmUp())
+            .send(kafka.bootstrapServers(), setup.load(RECORDS, 0.05, 0.05, 0.01, 0.01));
+    ExpectedViews expected = ExpectedViews.fold(log.records());
+    assertThat(
+            log.records().stream().filter(s -> s.record().kind() == RecordKind.DUPLICATE).count())
+        .isGreaterThan(9_000);
+
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    ProjectionJob.build(
+        env,
+        boundedSources(setup.config),
+        ProjectionJob.productionSinks(setup.config),
+        setup.config);
+    FlinkMiniCluster.awaitCompletion(env.executeAsync("e2e"), Duration.ofMinutes(8));
+
+    assertThat(ServedViews.valkey(setup.valkey, setup.generation, UserScoreView.NAME))
+        .isEqualTo(expected.userScore);
+    assertThat(ServedViews.valkey(setup.valkey, setup.generation, LeaderboardView.NAME))
+        .isEqualTo(expected.leaderboard);
+    assertThat(ServedViews.valkey(setup.valkey, setup.generation, ActivityView.NAME))
+        .isEqualTo(expected.activity);
+    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, UserScoreView.NAME))
+        .isEqualTo(expected.userScore);
+    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, LeaderboardView.NAME))
+        .isEqualTo(expected.leaderboard);
+    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, ActivityView.NAME))
+        .isEqualTo(expected.activity);
+
+    Map<String, String> deadLetters = ServedViews.deadLetters(kafka, setup.deadLetterTopic());
+    assertThat(deadLetters.keySet()).isEqualTo(expected.deadLetters);
+    Map<String, Long> byReason =
+        deadLetters.values().stream().collect(Collectors.groupingBy(r -> r, Collectors.counting()));
+    assertThat(byReason.get("late"))
+        .isEqualTo(
+            log.records().stream().filter(s -> s.record().kind() == RecordKind.LATE).count());
+    assertThat(byReason.keySet()).containsOnly("late", "bad-header", "unknown-schema", "corrupt");
+  }
+
+  /** Every lane from earliest up to the offsets at start: the job ends when it has read them. */
+  static Map<Lane, Source<SourceRecord, ?, ?>> boundedSources(ProjectionConfig config) {
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
+    for (Lane lane : config.lanes()) {
+      sources.put(
+          lane,
+          ProjectionJob.kafkaSource(
+              config, lane, OffsetsInitializer.earliest(), OffsetsInitializer.latest()));
+    }
+    return sources;
+  }
+}

@@ -1,0 +1,131 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.generator.GeneratorOptions;
+import dev.tally.common.kafka.EventTopics;
+import dev.tally.common.kafka.TopicApplier;
+import dev.tally.common.views.PostgresViewStore;
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.jobs.views.PointsRules;
+import dev.tally.testing.KafkaBroker;
+import dev.tally.testing.PostgresServer;
+import dev.tally.testing.ValkeyServer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One projection test's world: its own topics (prefix), Valkey generation and PostgreSQL schema on
+ * the shared servers, and the job configuration the tests run with.
+ */
+final class ProjectionTestSetup {
+
+  private static final AtomicInteger GENERATIONS = new AtomicInteger(10);
+
+  static final Instant T0 = GeneratorOptions.DEFAULT_START;
+
+  /**
+   * On-time events first, enough for every partition to fill several consumer fetches before
+   * anything late arrives: until each partition has shown its event time, the watermark is
+   * undefined and nothing can be judged late.
+   */
+  static final int WARM_UP_RECORDS = 20_000;
+
+  /** The job tolerates 30 s after a minute ends; the generator's late events are 20–60 min late. */
+  static final Duration ALLOWED_LATENESS = Duration.ofSeconds(30);
+
+  final String prefix;
+  final int generation;
+  final PostgresServer.Schema schema;
+  final ValkeyEndpoint valkey;
+  final ProjectionConfig config;
+
+  ProjectionTestSetup(
+      String name,
+      KafkaBroker kafka,
+      ValkeyServer valkeyServer,
+      PostgresServer postgres,
+      Duration checkpointInterval) {
+    prefix = kafka.uniqueTopicName(name) + ".";
+    generation = GENERATIONS.incrementAndGet();
+    new TopicApplier(kafka.admin()).apply(EventTopics.specs(prefix, (short) 1, 0));
+    schema = postgres.newSchema(name);
+    PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
+    valkey = ValkeyEndpoint.parse(valkeyServer.uri(), false, null);
+    config =
+        new ProjectionConfig(
+            kafka.bootstrapServers(),
+            prefix,
+            // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
+            // fetches one partition's thousands of records pass before another shows its time.
+            Map.of("max.partition.fetch.bytes", "16384"),
+            List.of(Lane.values()),
+            "projection-" + prefix,
+            "earliest",
+            Duration.ofDays(7),
+            checkpointInterval,
+            null,
+            Duration.ofSeconds(2),
+            Duration.ofSeconds(30),
+            ALLOWED_LATENESS,
+            valkey,
+            2000,
+            Duration.ofMillis(5),
+            schema.jdbcUrl(),
+            schema.user(),
+            schema.password(),
+            Duration.ofMillis(500),
+            5,
+            false,
+            generation,
+            "live",
+            PointsRules.defaults(),
+            2);
+  }
+
+  /** On-time events only: every partition has data before anything late arrives. */
+  GeneratorOptions warmUp() {
+    return GeneratorOptions.defaults()
+        .withSeed(1)
+        .withRecords(WARM_UP_RECORDS)
+        .withTopicPrefix(prefix)
+        .withFractions(0, 0, 0, 0);
+  }
+
+  /** The main load, its clock continuing where the warm-up's stopped. */
+  GeneratorOptions load(
+      long records, double duplicates, double outOfOrder, double late, double malformed) {
+    GeneratorOptions base =
+        GeneratorOptions.defaults()
+            .withSeed(2)
+            .withRecords(records)
+            .withTopicPrefix(prefix)
+            .withFractions(duplicates, outOfOrder, late, malformed);
+    return new GeneratorOptions(
+        base.seed(),
+        base.records(),
+        base.users(),
+        base.hunts(),
+        base.userSkew(),
+        base.huntSkew(),
+        base.duplicates(),
+        base.outOfOrder(),
+        base.late(),
+        base.malformed(),
+        Duration.ofSeconds(5),
+        // Late by more than the whole run spans: whatever partition or subtask runs ahead in a
+        // catch-up, the watermark is past these minutes once it exists at all.
+        Duration.ofMinutes(20),
+        Duration.ofMinutes(60),
+        T0.plus(base.spacing().multipliedBy(WARM_UP_RECORDS)),
+        base.spacing(),
+        prefix,
+        "test-producer");
+  }
+
+  String deadLetterTopic() {
+    return EventTopics.deadLetter(prefix);
+  }
+}

@@ -1,0 +1,101 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.views.PostgresViewStore;
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.jobs.decode.DeadLetterSerializer;
+import dev.tally.testing.KafkaBroker;
+import io.valkey.UnifiedJedis;
+import io.valkey.params.ScanParams;
+import io.valkey.resps.ScanResult;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/** Reads what the job wrote: every entry of a view in Valkey and PostgreSQL, the dead letters. */
+final class ServedViews {
+
+  private ServedViews() {}
+
+  /** Every entry of a view and generation in Valkey: entry key → served fields (no _v, _w:). */
+  static Map<String, Map<String, Long>> valkey(
+      ValkeyEndpoint endpoint, int generation, String view) {
+    Map<String, Map<String, Long>> entries = new TreeMap<>();
+    String marker = ":g" + generation + ":" + view + ":";
+    try (UnifiedJedis jedis = endpoint.connect()) {
+      String cursor = ScanParams.SCAN_POINTER_START;
+      ScanParams params = new ScanParams().match("tally:*" + marker + "*").count(1000);
+      do {
+        ScanResult<String> page = jedis.scan(cursor, params);
+        for (String key : page.getResult()) {
+          String entryKey = key.substring(key.indexOf(marker) + marker.length());
+          if (jedis.type(key).equals("hash")) {
+            Map<String, Long> fields = new TreeMap<>();
+            jedis
+                .hgetAll(key)
+                .forEach(
+                    (field, value) -> {
+                      if (!field.startsWith("_")) {
+                        fields.put(field, Long.parseLong(value));
+                      }
+                    });
+            entries.put(entryKey, fields);
+          }
+        }
+        cursor = page.getCursor();
+      } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+    }
+    return entries;
+  }
+
+  static Map<String, Map<String, Long>> postgres(String jdbcUrl, int generation, String view)
+      throws Exception {
+    try (Connection connection = DriverManager.getConnection(jdbcUrl, "tally", "")) {
+      return PostgresViewStore.values(connection, generation, view);
+    }
+  }
+
+  /**
+   * The dead-letter topic: source coordinates → reason (a record dead-lettered twice counts once).
+   */
+  static Map<String, String> deadLetters(KafkaBroker kafka, String topic) {
+    Properties props = kafka.clientProperties();
+    props.put(ConsumerConfig.GROUP_ID_CONFIG, "verify-" + topic);
+    props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    Map<String, String> letters = new HashMap<>();
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      long quietSince = System.nanoTime();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() - quietSince < Duration.ofSeconds(3).toNanos()
+          && System.nanoTime() < deadline) {
+        for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          quietSince = System.nanoTime();
+          letters.put(
+              ExpectedViews.coordinates(
+                  header(record, DeadLetterSerializer.SOURCE_TOPIC),
+                  Integer.parseInt(header(record, DeadLetterSerializer.SOURCE_PARTITION)),
+                  Long.parseLong(header(record, DeadLetterSerializer.SOURCE_OFFSET))),
+              header(record, DeadLetterSerializer.REASON));
+        }
+      }
+    }
+    return letters;
+  }
+
+  private static String header(ConsumerRecord<?, ?> record, String name) {
+    Header header = record.headers().lastHeader(name);
+    return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+  }
+}
