@@ -44,6 +44,8 @@ public final class DeduplicateByEventId extends KeyedProcessFunction<String, Fol
             .updateTtlOnCreateAndWrite()
             .neverReturnExpired()
             .cleanupInRocksdbCompactFilter(1000)
+            // Savepoints (full snapshots) also leave expired ids out.
+            .cleanupFullSnapshot()
             .build());
     seen = getRuntimeContext().getMapState(descriptor);
     duplicates =
