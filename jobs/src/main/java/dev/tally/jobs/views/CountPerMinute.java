@@ -4,11 +4,17 @@ import dev.tally.common.views.Partial;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.DeadLetter;
 import dev.tally.jobs.decode.FoldEvent;
+import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -19,8 +25,14 @@ import org.apache.flink.util.OutputTag;
  * restart is harmless. The minute stays open until the watermark passes its end plus the allowed
  * lateness; then an event-time timer clears its state, and later events of that minute go to {@link
  * #LATE} (reason {@code late}).
+ *
+ * <p>Watermarks are not part of Flink's checkpoints: after a restart every operator starts again at
+ * "no watermark" and would count events it had refused before. So the watermark it judged by is
+ * checkpointed too (union list state, the minimum over subtasks on restore) and serves as a floor
+ * until the stream's own watermark passes it.
  */
-public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent, ViewUpdate> {
+public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent, ViewUpdate>
+    implements CheckpointedFunction {
 
   private static final long serialVersionUID = 1L;
 
@@ -30,9 +42,38 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
   private final ViewContext context;
   private transient ValueState<Long> count;
   private transient Counter lateCounter;
+  private transient ListState<Long> checkpointedWatermark;
+  private transient long watermarkFloor;
+  private transient long judgedBy;
 
   public CountPerMinute(ViewContext context) {
     this.context = context;
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext initialization) throws Exception {
+    checkpointedWatermark =
+        initialization
+            .getOperatorStateStore()
+            .getUnionListState(new ListStateDescriptor<>("judged-by-watermark", Types.LONG));
+    watermarkFloor = Long.MIN_VALUE;
+    judgedBy = Long.MIN_VALUE;
+    if (initialization.isRestored()) {
+      long lowest = Long.MAX_VALUE;
+      for (Long watermark : checkpointedWatermark.get()) {
+        // A subtask that judged nothing yet (no key of its range had events) knows no watermark.
+        if (watermark != Long.MIN_VALUE) {
+          lowest = Math.min(lowest, watermark);
+        }
+      }
+      watermarkFloor = lowest == Long.MAX_VALUE ? Long.MIN_VALUE : lowest;
+      judgedBy = watermarkFloor;
+    }
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext snapshot) throws Exception {
+    checkpointedWatermark.update(java.util.List.of(judgedBy));
   }
 
   @Override
@@ -50,7 +91,8 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
   public void processElement(FoldEvent event, Context ctx, Collector<ViewUpdate> out)
       throws Exception {
     long closesAt = closesAt(event.occurredAt);
-    long watermark = ctx.timerService().currentWatermark();
+    long watermark = Math.max(ctx.timerService().currentWatermark(), watermarkFloor);
+    judgedBy = Math.max(judgedBy, watermark);
     if (closesAt <= watermark) {
       lateCounter.inc();
       ctx.output(
@@ -69,7 +111,7 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
               event.partition,
               event.offset,
               event.kafkaTimestamp,
-              event.userId.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+              event.userId.getBytes(StandardCharsets.UTF_8),
               event.raw));
       return;
     }
@@ -91,6 +133,7 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
 
   @Override
   public void onTimer(long timestamp, OnTimerContext ctx, Collector<ViewUpdate> out) {
+    judgedBy = Math.max(judgedBy, ctx.timerService().currentWatermark());
     count.clear();
   }
 

@@ -94,4 +94,30 @@ class CountPerMinuteTest {
       assertThat(harness.numKeyedStateEntries()).as("a refused event leaves no state").isZero();
     }
   }
+
+  @Test
+  void latenessSurvivesARestoreBeforeAnyNewWatermark() throws Exception {
+    org.apache.flink.runtime.checkpoint.OperatorSubtaskState checkpoint;
+    try (var harness = harness()) {
+      harness.processElement(checkIn("e1", USER_1, T0.plusSeconds(1)), 0);
+      harness.processWatermark(MINUTE_CLOSED.toEpochMilli());
+      checkpoint = harness.snapshot(1, 1);
+    }
+
+    try (var restored =
+        new KeyedOneInputStreamOperatorTestHarness<>(
+            new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(
+                new CountPerMinute(CONTEXT)),
+            (FoldEvent event) -> ActivityView.entryKey(event.type, event.occurredAt),
+            Types.STRING)) {
+      restored.initializeState(checkpoint);
+      restored.open();
+      restored.processElement(checkIn("e2", USER_1, T0.plusSeconds(2)), 0);
+
+      assertThat(restored.extractOutputValues())
+          .as("no watermark yet, but the checkpointed one still rules")
+          .isEmpty();
+      assertThat(restored.getSideOutput(CountPerMinute.LATE)).hasSize(1);
+    }
+  }
 }
