@@ -36,10 +36,14 @@ public final class PostgresServer implements AutoCloseable {
   private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
   private final int port;
-  private final ServerProcess process;
+  private final List<String> command;
+  private final Path log;
+  private ServerProcess process;
 
-  private PostgresServer(int port, ServerProcess process) {
+  private PostgresServer(int port, List<String> command, Path log, ServerProcess process) {
     this.port = port;
+    this.command = List.copyOf(command);
+    this.log = log;
     this.process = process;
   }
 
@@ -97,7 +101,7 @@ public final class PostgresServer implements AutoCloseable {
             "max_connections=200"));
     ServerProcess process = ServerProcess.start("postgres:" + port, postgres, log);
     process.awaitReady(() -> accepts(port, "postgres"), START_TIMEOUT);
-    PostgresServer server = new PostgresServer(port, process);
+    PostgresServer server = new PostgresServer(port, postgres, log, process);
     server.execute("postgres", "CREATE DATABASE " + DATABASE);
     return server;
   }
@@ -123,6 +127,19 @@ public final class PostgresServer implements AutoCloseable {
             .replaceAll("[^a-z0-9_]", "_");
     execute(DATABASE, "CREATE SCHEMA " + name);
     return new Schema(name, jdbcUrl(DATABASE) + "?currentSchema=" + name, USER, "");
+  }
+
+  /**
+   * Makes the server unreachable for {@code downtime}: a fast shutdown (open connections are
+   * dropped), then a start on the same port and data directory.
+   */
+  public void outage(Duration downtime) {
+    if (!process.signalAndWait("INT", Duration.ofSeconds(30))) {
+      throw new IllegalStateException("postgres did not stop\n" + ServerProcess.tail(log));
+    }
+    ServerProcess.sleep(downtime);
+    process = ServerProcess.start("postgres:" + port, command, log);
+    process.awaitReady(() -> accepts(port, "postgres"), START_TIMEOUT);
   }
 
   @Override

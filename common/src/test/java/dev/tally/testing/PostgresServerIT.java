@@ -46,6 +46,25 @@ class PostgresServerIT {
     assertThat(postgres.newSchema("a").name()).isNotEqualTo(postgres.newSchema("a").name());
   }
 
+  @Test
+  void outageDropsConnectionsAndKeepsData(PostgresServer postgres) throws Exception {
+    PostgresServer.Schema schema = postgres.newSchema("outage");
+    try (Connection connection = schema.connect();
+        Statement ddl = connection.createStatement()) {
+      ddl.execute("CREATE TABLE kept (id int PRIMARY KEY)");
+      ddl.execute("INSERT INTO kept VALUES (1)");
+    }
+
+    postgres.outage(java.time.Duration.ofMillis(200));
+
+    try (Connection connection = schema.connect();
+        Statement query = connection.createStatement();
+        ResultSet rows = query.executeQuery("SELECT count(*) FROM kept")) {
+      assertThat(rows.next()).isTrue();
+      assertThat(rows.getInt(1)).isEqualTo(1);
+    }
+  }
+
   private static void upsert(Connection connection, String user, long points, long version)
       throws Exception {
     try (PreparedStatement statement = connection.prepareStatement(VERSIONED_UPSERT)) {

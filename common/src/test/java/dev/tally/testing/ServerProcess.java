@@ -131,6 +131,32 @@ public final class ServerProcess implements AutoCloseable {
     }
   }
 
+  /** Waits up to {@code timeout} for the process to exit on its own; true when it has. */
+  public boolean awaitExit(Duration timeout) {
+    try {
+      return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for " + name, e);
+    }
+  }
+
+  /** Sends a signal by name (e.g. {@code INT}) and waits up to {@code timeout} for the exit. */
+  public boolean signalAndWait(String signal, Duration timeout) {
+    try {
+      new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid()))
+          .inheritIO()
+          .start()
+          .waitFor();
+      return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot signal " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while stopping " + name, e);
+    }
+  }
+
   /** The last lines of a log, to put the server's own words into a fixture's error. */
   public static String tail(Path log) {
     try {

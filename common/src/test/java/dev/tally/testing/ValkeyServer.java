@@ -93,10 +93,23 @@ public final class ValkeyServer implements AutoCloseable {
   }
 
   /**
-   * Stops the server and starts a fresh one on the same port (data is not persisted): for tests of
-   * what a client does while Valkey is down.
+   * A planned restart: {@code SHUTDOWN SAVE} (every acknowledged write is in the snapshot), down
+   * for {@code downtime}, then started again on the same port from that snapshot. For tests of what
+   * clients do while Valkey is away.
    */
   public void restart(Duration downtime) {
+    try (Jedis jedis = client()) {
+      jedis.sendCommand(io.valkey.Protocol.Command.SHUTDOWN, "SAVE");
+    } catch (RuntimeException expected) {
+      // The server closes the connection as it exits.
+    }
+    if (!process.awaitExit(Duration.ofSeconds(30))) {
+      throw new IllegalStateException(
+          "valkey-server on port "
+              + port
+              + " did not shut down\n"
+              + ServerProcess.tail(process.log()));
+    }
     process.close();
     ServerProcess.sleep(downtime);
     process = launch(ValkeyBinaries.locate(), dir, port, List.of());

@@ -31,14 +31,20 @@ class ValkeyServerIT {
   }
 
   @Test
-  void serverComesBackAfterARestart(ValkeyServer valkey) {
+  void plannedRestartKeepsAcknowledgedWrites(ValkeyServer valkey) {
     String key = valkey.uniquePrefix("restart") + "k";
     long pidBefore = valkey.pid();
-    valkey.restart(java.time.Duration.ofMillis(100));
     try (Jedis jedis = valkey.client()) {
-      jedis.set(key, "v");
-      assertThat(jedis.get(key)).isEqualTo("v");
+      jedis.set(key, "before");
     }
+
+    valkey.restart(java.time.Duration.ofMillis(100));
+
     assertThat(valkey.pid()).isNotEqualTo(pidBefore);
+    try (Jedis jedis = valkey.client()) {
+      assertThat(jedis.get(key)).isEqualTo("before");
+      jedis.set(key, "after");
+      assertThat(jedis.get(key)).isEqualTo("after");
+    }
   }
 }

@@ -21,23 +21,24 @@ public final class PostgresSinks {
    */
   public static Sink<ViewUpdate> upserts(
       String jdbcUrl, String user, String password, int generation, int batchSize, int maxRetries) {
-    return JdbcSink.<ViewUpdate>builder()
-        .withQueryStatement(
-            PostgresViewStore.UPSERT,
-            (statement, update) -> PostgresViewStore.bind(statement, update, generation))
-        .withExecutionOptions(
-            JdbcExecutionOptions.builder()
-                .withBatchSize(batchSize)
-                .withBatchIntervalMs(200)
-                .withMaxRetries(maxRetries)
-                .build())
-        .buildAtLeastOnce(
-            new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
-                .withUrl(jdbcUrl)
-                .withDriverName("org.postgresql.Driver")
-                .withUsername(user)
-                .withPassword(password)
-                .withConnectionCheckTimeoutSeconds(5)
-                .build());
+    return new QuietCloseSink<>(
+        JdbcSink.<ViewUpdate>builder()
+            .withQueryStatement(
+                PostgresViewStore.UPSERT,
+                (statement, update) -> PostgresViewStore.bind(statement, update, generation))
+            .withExecutionOptions(
+                JdbcExecutionOptions.builder()
+                    .withBatchSize(batchSize)
+                    .withBatchIntervalMs(200)
+                    .withMaxRetries(maxRetries)
+                    .build())
+            .buildAtLeastOnce(
+                new JdbcConnectionOptions.JdbcConnectionOptionsBuilder()
+                    .withUrl(jdbcUrl)
+                    .withDriverName("org.postgresql.Driver")
+                    .withUsername(user)
+                    .withPassword(password)
+                    .withConnectionCheckTimeoutSeconds(5)
+                    .build()));
   }
 }

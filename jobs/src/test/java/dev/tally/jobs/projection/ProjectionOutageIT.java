@@ -1,0 +1,134 @@
+package dev.tally.jobs.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tally.common.events.Lane;
+import dev.tally.jobs.decode.SourceRecord;
+import dev.tally.jobs.views.ActivityView;
+import dev.tally.jobs.views.LeaderboardView;
+import dev.tally.jobs.views.UserScoreView;
+import dev.tally.testing.FlinkMiniCluster;
+import dev.tally.testing.KafkaBroker;
+import dev.tally.testing.KafkaExtension;
+import dev.tally.testing.PostgresExtension;
+import dev.tally.testing.PostgresServer;
+import dev.tally.testing.ValkeyExtension;
+import dev.tally.testing.ValkeyServer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * While events stream in, Valkey restarts and PostgreSQL is unreachable for 10 s: the sinks wait
+ * and retry (or the job restarts from its checkpoint), nothing is dropped, and once both are back
+ * the views converge to the exact fold.
+ */
+@ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
+class ProjectionOutageIT {
+
+  @RegisterExtension static final MiniClusterExtension FLINK = FlinkMiniCluster.extension();
+
+  private static final long RECORDS = 100_000;
+  private static final double RATE = 8_000;
+  private static final Duration CONVERGENCE = Duration.ofMinutes(3);
+
+  @Test
+  @Timeout(600)
+  void viewsAreExactAfterAValkeyRestartAndATenSecondPostgresOutage(
+      KafkaBroker kafka, ValkeyServer valkey, PostgresServer postgres) throws Exception {
+    ProjectionTestSetup setup =
+        new ProjectionTestSetup("outage", kafka, valkey, postgres, Duration.ofSeconds(1));
+    ProducedLog log = new ProducedLog().send(kafka.bootstrapServers(), setup.warmUp());
+
+    Configuration restarts = new Configuration();
+    // Patient restarts: if PostgreSQL stays away longer than the JDBC retries, the job restarts
+    // from its checkpoint until it is back.
+    restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+    restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 30);
+    restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts);
+    ProjectionJob.build(
+        env,
+        unboundedSources(setup.config),
+        ProjectionJob.productionSinks(setup.config),
+        setup.config);
+    JobClient job = env.executeAsync("outage");
+    try {
+      CompletableFuture<Void> producing =
+          CompletableFuture.runAsync(
+              () ->
+                  log.send(
+                      kafka.bootstrapServers(), setup.load(RECORDS, 0.05, 0.05, 0.01, 0.01), RATE));
+      Thread.sleep(3_000);
+      valkey.restart(Duration.ofSeconds(2));
+      Thread.sleep(2_000);
+      postgres.outage(Duration.ofSeconds(10));
+      producing.get(5, TimeUnit.MINUTES);
+
+      ExpectedViews expected = ExpectedViews.fold(log.records());
+      awaitEqual(
+          () -> ServedViews.valkey(setup.valkey, setup.generation, UserScoreView.NAME),
+          expected.userScore);
+      awaitEqual(
+          () -> ServedViews.valkey(setup.valkey, setup.generation, LeaderboardView.NAME),
+          expected.leaderboard);
+      awaitEqual(
+          () -> ServedViews.valkey(setup.valkey, setup.generation, ActivityView.NAME),
+          expected.activity);
+      awaitEqual(
+          () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, UserScoreView.NAME),
+          expected.userScore);
+      awaitEqual(
+          () ->
+              ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, LeaderboardView.NAME),
+          expected.leaderboard);
+      awaitEqual(
+          () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, ActivityView.NAME),
+          expected.activity);
+      assertThat(ServedViews.deadLetters(kafka, setup.deadLetterTopic()).keySet())
+          .isEqualTo(expected.deadLetters);
+    } finally {
+      job.cancel().get(1, TimeUnit.MINUTES);
+    }
+  }
+
+  interface Read {
+    Map<String, Map<String, Long>> get() throws Exception;
+  }
+
+  /**
+   * Polls until the served view equals the expected one, then asserts it (with the diff if not).
+   */
+  private static void awaitEqual(Read served, Map<String, Map<String, Long>> expected)
+      throws Exception {
+    long deadline = System.nanoTime() + CONVERGENCE.toNanos();
+    Map<String, Map<String, Long>> latest = served.get();
+    while (!latest.equals(expected) && System.nanoTime() < deadline) {
+      Thread.sleep(500);
+      latest = served.get();
+    }
+    assertThat(latest).isEqualTo(expected);
+  }
+
+  static Map<Lane, Source<SourceRecord, ?, ?>> unboundedSources(ProjectionConfig config) {
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
+    for (Lane lane : config.lanes()) {
+      sources.put(
+          lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), null));
+    }
+    return sources;
+  }
+}
