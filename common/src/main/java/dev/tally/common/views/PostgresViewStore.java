@@ -89,4 +89,24 @@ public final class PostgresViewStore {
     }
     return values;
   }
+
+  /** The served fields of one entry, empty when absent. */
+  public static Map<String, Long> values(
+      Connection connection, int generation, String view, String key) throws SQLException {
+    Map<String, Long> values = new TreeMap<>();
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT f.key, f.value::numeric FROM view_value v CROSS JOIN LATERAL jsonb_each_text(v.value) f"
+                + " WHERE generation = ? AND view = ? AND entry_key = ?")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      query.setString(3, key);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          values.put(rows.getString(1), rows.getBigDecimal(2).longValueExact());
+        }
+      }
+    }
+    return values;
+  }
 }
