@@ -34,11 +34,8 @@ status: ## show what the local stack runs, with pids and addresses
 smoke: deps build ## stack up, submit a job over Flink's REST API, wait for it, stack down
 	@bash deploy/local/smoke.sh
 
-demo: ## the projection demo (not there yet: arrives with the projection job)
-	@echo "make demo: not available yet. It arrives with the projection job (issue 4):"
-	@echo "it will start the stack, produce a sample, run the job and print the views."
-	@echo "Meanwhile, 'make smoke' shows the stack running a job submitted over REST."
-	@exit 2
+demo: deps build ## reset and start the stack, produce 500k events, run the projection job over REST, print the views
+	@bash deploy/local/demo.sh
 
 clean: ## remove build output
 	$(MVN) -q clean

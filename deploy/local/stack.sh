@@ -249,6 +249,8 @@ execution.checkpointing.savepoint-dir: file://$STATE/flink/savepoints
 state.backend.rocksdb.localdir: $STATE/flink/rocksdb
 io.tmp.dirs: $STATE/flink/tmp
 restart-strategy.type: exponential-delay
+# The REST API serves metrics at most this stale (the demo and SREs read them there).
+metrics.fetcher.update-interval: 1000
 YAML
   cat >"$conf/log4j.properties" <<PROPS
 rootLogger.level = INFO

@@ -16,7 +16,13 @@ import picocli.CommandLine.Command;
     versionProvider = TallyCli.Version.class,
     description =
         "Tally: event-sourced views on Apache Flink. Manage the event log's topics and load.",
-    subcommands = {TopicsCommand.class, ProduceCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      TopicsCommand.class,
+      ProduceCommand.class,
+      LagCommand.class,
+      ViewCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class TallyCli {
 
   public static void main(String[] args) {

@@ -12,85 +12,82 @@
 --               sum|max|min and integer values
 --   +4 rank     "field|member" to rank the merged entry in KEYS[3i-1] by field, or ""
 -- Returns {applied, changed}: updates that were newer, and entries whose served value changed.
+--
+-- The served fields are kept merged incrementally: replacing one writer's partial adds the
+-- difference to a sum, and raises a max (lowers a min). That is exact because a writer's partial
+-- only ever grows its max and shrinks its min: each version folds more of that writer's events.
 
 local channel = ARGV[1]
 local applied = 0
 local changed = {}
 
-local function merge(hash)
-  -- Merges every writer's partial ("_w:<writer>" = "<version>;<partial>") into served fields.
-  local merged = {}
-  local version = 0
-  for j = 1, #hash, 2 do
-    local name = hash[j]
-    if string.sub(name, 1, 3) == '_w:' then
-      local writerVersion, partial = string.match(hash[j + 1], '^(%d+);(.*)$')
-      version = version + tonumber(writerVersion)
-      for op, field, value in string.gmatch(partial, '(%a+):([^=;]+)=([^;]*)') do
-        local number = tonumber(value)
-        local current = merged[field]
-        if current == nil then
-          merged[field] = number
-        elseif op == 'sum' then
-          merged[field] = current + number
-        elseif op == 'max' then
-          if number > current then merged[field] = number end
-        elseif op == 'min' then
-          if number < current then merged[field] = number end
-        end
-      end
-    end
+local function parse(partial)
+  local fields = {}
+  for op, field, value in string.gmatch(partial, '(%a+):([^=;]+)=([^;]*)') do
+    fields[#fields + 1] = {op, field, tonumber(value)}
   end
-  return merged, version
+  return fields
 end
 
 local n = #KEYS / 3
 for i = 1, n do
   local entry = KEYS[3 * i - 2]
-  local rankKey = KEYS[3 * i - 1]
-  local cacheKey = KEYS[3 * i]
   local base = 1 + 4 * (i - 1)
-  local writer = ARGV[base + 1]
+  local writerField = '_w:' .. ARGV[base + 1]
   local version = tonumber(ARGV[base + 2])
   local partial = ARGV[base + 3]
   local rank = ARGV[base + 4]
-  local writerField = '_w:' .. writer
 
   local stored = redis.call('HGET', entry, writerField)
   local storedVersion = -1
+  local old = {}
   if stored then
-    storedVersion = tonumber(string.match(stored, '^(%d+);'))
+    local v, p = string.match(stored, '^(%d+);(.*)$')
+    storedVersion = tonumber(v)
+    for _, f in ipairs(parse(p)) do old[f[2]] = f[3] end
   end
 
   if version > storedVersion then
     applied = applied + 1
-    local before = redis.call('HGETALL', entry)
-    local previous = {}
-    for j = 1, #before, 2 do
-      previous[before[j]] = before[j + 1]
-    end
-    redis.call('HSET', entry, writerField, version .. ';' .. partial)
-    local merged, servedVersion = merge(redis.call('HGETALL', entry))
+    local new = parse(partial)
+    local names = {'_v'}
+    for _, f in ipairs(new) do names[#names + 1] = f[2] end
+    local served = redis.call('HMGET', entry, unpack(names))
 
-    local fields = {'_v', string.format('%.0f', servedVersion)}
+    local servedVersion = tonumber(served[1] or '0') + version - math.max(storedVersion, 0)
+    local updates = {writerField, version .. ';' .. partial, '_v', string.format('%.0f', servedVersion)}
+    local merged = {}
     local differs = false
-    for field, number in pairs(merged) do
-      local text = string.format('%.0f', number)
-      fields[#fields + 1] = field
-      fields[#fields + 1] = text
-      if previous[field] ~= text then differs = true end
+    for j, f in ipairs(new) do
+      local op, field, value = f[1], f[2], f[3]
+      local current = tonumber(served[j + 1])
+      local result
+      if current == nil then
+        result = value
+      elseif op == 'sum' then
+        result = current - (old[field] or 0) + value
+      elseif op == 'max' then
+        result = math.max(current, value)
+      else
+        result = math.min(current, value)
+      end
+      merged[field] = result
+      local text = string.format('%.0f', result)
+      if served[j + 1] ~= text then differs = true end
+      updates[#updates + 1] = field
+      updates[#updates + 1] = text
     end
-    redis.call('HSET', entry, unpack(fields))
+    redis.call('HSET', entry, unpack(updates))
 
     if rank ~= '' then
       local rankField, member = string.match(rank, '^([^|]+)|(.*)$')
-      redis.call('ZADD', rankKey, merged[rankField], member)
+      redis.call('ZADD', KEYS[3 * i - 1], merged[rankField], member)
     end
     if differs then
       changed[#changed + 1] = entry
       -- What depends on the entry: a cached rendering of its ranking (e.g. a top-N page).
       if rank ~= '' then
-        redis.call('DEL', cacheKey)
+        redis.call('DEL', KEYS[3 * i])
       end
     end
   end

@@ -1,0 +1,170 @@
+package dev.tally.cli;
+
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ViewClient;
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code tally view}: read the served views the way an API layer does. */
+@Command(
+    name = "view",
+    mixinStandardHelpOptions = true,
+    description =
+        "Read a served view: Valkey first, PostgreSQL when Valkey misses (docs/views.md).",
+    subcommands = {ViewCommand.Score.class, ViewCommand.Top.class, ViewCommand.Activity.class})
+final class ViewCommand {
+
+  /** Where the views are. */
+  static final class Stores {
+    @Option(
+        names = "--valkey",
+        defaultValue = "${env:TALLY_VALKEY}",
+        description =
+            "Valkey, redis://host:port[,…] (default: $TALLY_VALKEY; the local stack's is redis://127.0.0.1:6380).")
+    String valkey;
+
+    @Option(
+        names = "--jdbc-url",
+        defaultValue = "${env:TALLY_JDBC_URL}",
+        description = "PostgreSQL for misses (default: $TALLY_JDBC_URL; none: Valkey only).")
+    String jdbcUrl;
+
+    @Option(
+        names = "--jdbc-user",
+        defaultValue = "tally",
+        description = "PostgreSQL user (default: ${DEFAULT-VALUE}).")
+    String jdbcUser;
+
+    ViewClient client() {
+      if (valkey == null || valkey.isBlank()) {
+        throw new IllegalArgumentException(
+            "no Valkey given: pass --valkey redis://host:port (the local stack's is redis://127.0.0.1:6380) or set TALLY_VALKEY");
+      }
+      return new ViewClient(
+          ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD")),
+          jdbcUrl,
+          jdbcUser,
+          System.getenv("TALLY_PG_PASSWORD"));
+    }
+  }
+
+  static void print(PrintWriter out, String what, ViewClient.Entry entry) {
+    if (entry.source() == ViewClient.Source.NONE) {
+      out.printf("%s: not found (Valkey key %s)%n", what, entry.valkeyKey());
+    } else {
+      out.printf(
+          "%s (from %s, Valkey key %s)%n",
+          what, entry.source().name().toLowerCase(), entry.valkeyKey());
+      entry
+          .fields()
+          .forEach(
+              (field, value) ->
+                  out.printf(
+                      "  %-18s %,d%s%n",
+                      field,
+                      value,
+                      field.endsWith("_ms") ? "  (" + Instant.ofEpochMilli(value) + ")" : ""));
+    }
+    out.flush();
+  }
+
+  @Command(
+      name = "user-score",
+      mixinStandardHelpOptions = true,
+      description = "A user's points, events and last activity.")
+  static final class Score implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Stores stores;
+
+    @Parameters(paramLabel = "USER", description = "The user id, e.g. user-0.")
+    String user;
+
+    @Override
+    public Integer call() {
+      try (ViewClient client = stores.client()) {
+        ViewClient.Entry entry = client.entry("user_score", user);
+        print(
+            spec.commandLine().getOut(),
+            "user_score " + user + ", generation " + client.generation(),
+            entry);
+        return entry.source() == ViewClient.Source.NONE ? 1 : 0;
+      }
+    }
+  }
+
+  @Command(
+      name = "leaderboard",
+      mixinStandardHelpOptions = true,
+      description = "A hunt's top users by points.")
+  static final class Top implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Stores stores;
+
+    @Parameters(paramLabel = "HUNT", description = "The hunt id, e.g. hunt-0.")
+    String hunt;
+
+    @Option(
+        names = {"-n", "--top"},
+        defaultValue = "10",
+        description = "How many (default: ${DEFAULT-VALUE}).")
+    int top;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      try (ViewClient client = stores.client()) {
+        List<ViewClient.Standing> standings = client.top("leaderboard", hunt, top);
+        int generation = client.generation();
+        out.printf(
+            "leaderboard %s, generation %d, top %d (Valkey sorted set %s)%n",
+            hunt,
+            generation,
+            top,
+            dev.tally.common.views.ViewKeys.rank(generation, "leaderboard", hunt));
+        for (int i = 0; i < standings.size(); i++) {
+          out.printf(
+              "  %2d. %-16s %,12d points%n",
+              i + 1, standings.get(i).member(), standings.get(i).score());
+        }
+        out.flush();
+        return standings.isEmpty() ? 1 : 0;
+      }
+    }
+  }
+
+  @Command(
+      name = "activity",
+      mixinStandardHelpOptions = true,
+      description = "How many events of a type happened in a minute (event time).")
+  static final class Activity implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Stores stores;
+
+    @Parameters(index = "0", paramLabel = "TYPE", description = "Event type, e.g. CHECKIN.")
+    String type;
+
+    @Parameters(
+        index = "1",
+        paramLabel = "MINUTE",
+        description = "Minute start, ISO-8601, e.g. 2026-01-01T00:05:00Z.")
+    String minute;
+
+    @Override
+    public Integer call() {
+      Instant start = Instant.parse(minute);
+      try (ViewClient client = stores.client()) {
+        String key = type.toUpperCase() + "|" + start;
+        ViewClient.Entry entry = client.entry("activity", key);
+        print(spec.commandLine().getOut(), "activity " + key, entry);
+        return entry.source() == ViewClient.Source.NONE ? 1 : 0;
+      }
+    }
+  }
+}
