@@ -4,78 +4,68 @@
 -- KEYS: for update i, KEYS[3i-2] is the entry hash, KEYS[3i-1] the sorted set it ranks in and
 --       KEYS[3i] that set's cached rendering, which a change invalidates (both the entry key
 --       again when it ranks nowhere). All keys of one call share a hash tag.
--- ARGV[1]: the invalidation channel.
--- ARGV for update i, from 2 + 4(i-1):
---   +1 writer   who wrote this partial (a job and its lane): partials of different writers merge
---   +2 version  this writer's version for the entry: applied only when greater than the stored one
---   +3 partial  the writer's whole partial value, "op:field=value;op:field=value" with op in
---               sum|max|min and integer values
---   +4 rank     "field|member" to rank the merged entry in KEYS[3i-1] by field, or ""
+-- ARGV[1]: the invalidation channel. Then, update after update:
+--   writer    who wrote this partial (a job and its lane): partials of different writers merge
+--   version   this writer's version of the entry: applied only when greater than the stored one
+--   rank      "field|member" to rank the merged entry in its sorted set by field, or ""
+--   n         how many fields follow, then n triples: op (sum|max|min), field, integer value —
+--             the writer's whole partial value, not a delta
 -- Returns {applied, changed}: updates that were newer, and entries whose served value changed.
 --
--- The served fields are kept merged incrementally: replacing one writer's partial adds the
--- difference to a sum, and raises a max (lowers a min). That is exact because a writer's partial
--- only ever grows its max and shrinks its min: each version folds more of that writer's events.
+-- Entry hash: served fields, "_v" (sum of the writers' versions), "_w:<writer>" (the writer's
+-- version) and "_w:<writer>:<field>" (its partial). Served fields are merged incrementally:
+-- replacing a writer's partial adds the difference to a sum and raises a max (lowers a min),
+-- exact because a writer's max only grows and its min only shrinks from version to version.
 
 local channel = ARGV[1]
 local applied = 0
 local changed = {}
+local a = 2
 
-local function parse(partial)
-  local fields = {}
-  for op, field, value in string.gmatch(partial, '(%a+):([^=;]+)=([^;]*)') do
-    fields[#fields + 1] = {op, field, tonumber(value)}
-  end
-  return fields
-end
-
-local n = #KEYS / 3
-for i = 1, n do
+for i = 1, #KEYS / 3 do
   local entry = KEYS[3 * i - 2]
-  local base = 1 + 4 * (i - 1)
-  local writerField = '_w:' .. ARGV[base + 1]
-  local version = tonumber(ARGV[base + 2])
-  local partial = ARGV[base + 3]
-  local rank = ARGV[base + 4]
+  local writer = '_w:' .. ARGV[a]
+  local version = tonumber(ARGV[a + 1])
+  local rank = ARGV[a + 2]
+  local n = tonumber(ARGV[a + 3])
+  local first = a + 4
 
-  local stored = redis.call('HGET', entry, writerField)
-  local storedVersion = -1
-  local old = {}
-  if stored then
-    local v, p = string.match(stored, '^(%d+);(.*)$')
-    storedVersion = tonumber(v)
-    for _, f in ipairs(parse(p)) do old[f[2]] = f[3] end
-  end
+  local names = {writer, '_v'}
+  for j = 0, n - 1 do names[3 + j] = writer .. ':' .. ARGV[first + 3 * j + 1] end
+  for j = 0, n - 1 do names[3 + n + j] = ARGV[first + 3 * j + 1] end
+  local got = redis.call('HMGET', entry, unpack(names))
+  local stored = tonumber(got[1] or '-1')
 
-  if version > storedVersion then
+  if version > stored then
     applied = applied + 1
-    local new = parse(partial)
-    local names = {'_v'}
-    for _, f in ipairs(new) do names[#names + 1] = f[2] end
-    local served = redis.call('HMGET', entry, unpack(names))
-
-    local servedVersion = tonumber(served[1] or '0') + version - math.max(storedVersion, 0)
-    local updates = {writerField, version .. ';' .. partial, '_v', string.format('%.0f', servedVersion)}
+    local servedVersion = tonumber(got[2] or '0') + version - math.max(stored, 0)
+    local updates = {writer, version, '_v', string.format('%.0f', servedVersion)}
     local merged = {}
     local differs = false
-    for j, f in ipairs(new) do
-      local op, field, value = f[1], f[2], f[3]
-      local current = tonumber(served[j + 1])
+    for j = 0, n - 1 do
+      local op = ARGV[first + 3 * j]
+      local field = ARGV[first + 3 * j + 1]
+      local text = ARGV[first + 3 * j + 2]
+      local value = tonumber(text)
+      local mine = tonumber(got[3 + j] or '0')
+      local current = tonumber(got[3 + n + j])
       local result
       if current == nil then
         result = value
       elseif op == 'sum' then
-        result = current - (old[field] or 0) + value
+        result = current - mine + value
       elseif op == 'max' then
         result = math.max(current, value)
       else
         result = math.min(current, value)
       end
       merged[field] = result
-      local text = string.format('%.0f', result)
-      if served[j + 1] ~= text then differs = true end
-      updates[#updates + 1] = field
+      local served = string.format('%.0f', result)
+      if got[3 + n + j] ~= served then differs = true end
+      updates[#updates + 1] = writer .. ':' .. field
       updates[#updates + 1] = text
+      updates[#updates + 1] = field
+      updates[#updates + 1] = served
     end
     redis.call('HSET', entry, unpack(updates))
 
@@ -91,6 +81,7 @@ for i = 1, n do
       end
     end
   end
+  a = first + 3 * n
 end
 
 if #changed > 0 then

@@ -113,8 +113,8 @@ public final class ValkeyViewStore implements AutoCloseable {
       }
       args.add(update.writer);
       args.add(Long.toString(update.version));
-      args.add(update.partial);
       args.add(update.rankSet == null ? "" : update.rankField + "|" + update.rankMember);
+      appendFields(update.partial, args);
     }
     if (sha == null) {
       sha = jedis.scriptLoad(SCRIPT, keys.get(0));
@@ -128,6 +128,22 @@ public final class ValkeyViewStore implements AutoCloseable {
       reply = jedis.evalsha(sha, keys, args);
     }
     return (List<Long>) reply;
+  }
+
+  /** Appends "n, op, field, value, …" for an encoded partial ({@code op:field=value;…}). */
+  static void appendFields(String partial, List<String> args) {
+    int countAt = args.size();
+    args.add("0");
+    int n = 0;
+    for (String part : partial.split(";")) {
+      int colon = part.indexOf(':');
+      int equals = part.indexOf('=');
+      args.add(part.substring(0, colon));
+      args.add(part.substring(colon + 1, equals));
+      args.add(part.substring(equals + 1));
+      n++;
+    }
+    args.set(countAt, Integer.toString(n));
   }
 
   /** The served fields of an entry (without the writers' partials), empty when absent. */
