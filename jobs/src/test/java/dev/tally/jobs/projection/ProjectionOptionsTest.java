@@ -1,0 +1,72 @@
+package dev.tally.jobs.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tally.common.events.Lane;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class ProjectionOptionsTest {
+
+  private static final String[] REQUIRED = {
+    "--bootstrap-servers", "kafka:9092", "--valkey", "redis://valkey:6379"
+  };
+
+  private static Optional<ProjectionConfig> parse(String... extra) {
+    String[] args = new String[REQUIRED.length + extra.length];
+    System.arraycopy(REQUIRED, 0, args, 0, REQUIRED.length);
+    System.arraycopy(extra, 0, args, REQUIRED.length, extra.length);
+    return ProjectionOptions.parse(args, new PrintWriter(new StringWriter()));
+  }
+
+  @Test
+  void defaultsAreTheDocumentedOnes() {
+    ProjectionConfig config = parse().orElseThrow();
+
+    assertThat(config.lanes()).containsExactly(Lane.P0, Lane.P1, Lane.P2);
+    assertThat(config.start()).isEqualTo("committed");
+    assertThat(config.dedupHorizon()).isEqualTo(Duration.ofDays(7));
+    assertThat(config.checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.allowedLateness()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.generation()).isEqualTo(1);
+    assertThat(config.jdbcUrl()).isNull();
+    assertThat(config.valkey().cluster()).isFalse();
+  }
+
+  @Test
+  void helpPrintsUsageAndStartsNoJob() {
+    StringWriter out = new StringWriter();
+
+    Optional<ProjectionConfig> config =
+        ProjectionOptions.parse(new String[] {"--help"}, new PrintWriter(out));
+
+    assertThat(config).isEmpty();
+    assertThat(out.toString())
+        .contains("Usage: projection-job", "--dedup-horizon", "--valkey", "TALLY_PG_PASSWORD");
+  }
+
+  @Test
+  void badArgumentsSayWhatIsWrongAndWhatIsAccepted() {
+    assertThatThrownBy(
+            () ->
+                ProjectionOptions.parse(
+                    new String[] {"--valkey", "redis://v:1"}, new PrintWriter(new StringWriter())))
+        .hasMessageContaining("Missing required option: '--bootstrap-servers")
+        .hasMessageContaining("Usage: projection-job");
+    assertThatThrownBy(() -> parse("--dedup-horizon", "a week"))
+        .hasMessageContaining(
+            "--dedup-horizon 'a week' is not a duration; use e.g. 500ms, 60s, 5min, 7d");
+    assertThatThrownBy(() -> parse("--lanes", "p0,p7"))
+        .hasMessage("unknown lane 'p7'; accepted: p0, p1, p2");
+    assertThatThrownBy(() -> parse("--start", "yesterday"))
+        .hasMessageContaining("--start 'yesterday' is not one of [committed, earliest, latest]");
+    assertThatThrownBy(() -> parse("--points", "CHECKIN=ten"))
+        .hasMessageContaining("points must be a whole number");
+    assertThatThrownBy(() -> parse("--generation", "0"))
+        .hasMessageContaining("--generation must be >= 1, got 0");
+  }
+}
