@@ -76,6 +76,7 @@ public final class TopicApplier {
       }
     }
     Set<String> created = create(toCreate);
+    awaitLeaders(created);
     // A topic that appeared between describe and create (another applier, or metadata that had
     // not caught up) is treated like any existing topic: checked, then updated.
     List<String> raced =
@@ -148,6 +149,56 @@ public final class TopicApplier {
       }
     }
     return created;
+  }
+
+  /**
+   * Waits until every partition of the new topics has a leader the brokers agree on: producing to a
+   * partition whose leader is still being elected can fail an idempotent producer's first batches
+   * with an out-of-order sequence.
+   */
+  private void awaitLeaders(Set<String> topics) {
+    if (topics.isEmpty()) {
+      return;
+    }
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    while (true) {
+      try {
+        Map<String, TopicDescription> descriptions =
+            admin
+                .describeTopics(topics)
+                .allTopicNames()
+                .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        boolean ready =
+            descriptions.size() == topics.size()
+                && descriptions.values().stream()
+                    .flatMap(d -> d.partitions().stream())
+                    .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+        if (ready) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+          throw new IllegalStateException(
+              "cannot describe new topics " + topics + ": " + e.getCause().getMessage(),
+              e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topics " + topics, e);
+      } catch (TimeoutException e) {
+        throw new IllegalStateException("describing new topics " + topics + " timed out", e);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "topics " + topics + " have partitions without a leader after " + TIMEOUT);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topics " + topics, e);
+      }
+    }
   }
 
   private Map<String, State> awaitVisible(List<String> names) {
