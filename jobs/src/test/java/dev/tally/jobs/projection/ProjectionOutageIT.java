@@ -24,7 +24,9 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,7 +50,11 @@ class ProjectionOutageIT {
   @Test
   @Timeout(600)
   void viewsAreExactAfterAValkeyRestartAndATenSecondPostgresOutage(
-      KafkaBroker kafka, ValkeyServer valkey, PostgresServer postgres) throws Exception {
+      KafkaBroker kafka,
+      ValkeyServer valkey,
+      PostgresServer postgres,
+      @InjectMiniCluster MiniCluster miniCluster)
+      throws Exception {
     ProjectionTestSetup setup =
         new ProjectionTestSetup("outage", kafka, valkey, postgres, Duration.ofSeconds(1));
     ProducedLog log = new ProducedLog().send(kafka.bootstrapServers(), setup.warmUp());
@@ -67,6 +73,9 @@ class ProjectionOutageIT {
         setup.config);
     JobClient job = env.executeAsync("outage");
     try {
+      // The outages hit a job that has checkpoints to restart from. (Before its first checkpoint a
+      // job restarts from its start position with no watermark yet: see docs/guarantees.md.)
+      awaitCompletedCheckpoints(miniCluster, job, 3);
       CompletableFuture<Void> producing =
           CompletableFuture.runAsync(
               () ->
@@ -103,6 +112,19 @@ class ProjectionOutageIT {
     } finally {
       job.cancel().get(1, TimeUnit.MINUTES);
     }
+  }
+
+  private static void awaitCompletedCheckpoints(MiniCluster miniCluster, JobClient job, long count)
+      throws Exception {
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (System.nanoTime() < deadline) {
+      var stats = miniCluster.getExecutionGraph(job.getJobID()).get().getCheckpointStatsSnapshot();
+      if (stats != null && stats.getCounts().getNumberOfCompletedCheckpoints() >= count) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("fewer than " + count + " checkpoints completed within 2 minutes");
   }
 
   interface Read {
