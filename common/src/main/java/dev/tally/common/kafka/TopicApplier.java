@@ -172,7 +172,8 @@ public final class TopicApplier {
             descriptions.size() == topics.size()
                 && descriptions.values().stream()
                     .flatMap(d -> d.partitions().stream())
-                    .allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+                    .allMatch(p -> p.leader() != null && !p.leader().isEmpty())
+                && partitionsAnswer(descriptions);
         if (ready) {
           return;
         }
@@ -198,6 +199,28 @@ public final class TopicApplier {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while waiting for topics " + topics, e);
       }
+    }
+  }
+
+  /** True when the leader of every partition answers a ListOffsets request. */
+  private boolean partitionsAnswer(Map<String, TopicDescription> descriptions)
+      throws InterruptedException {
+    Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest =
+        new LinkedHashMap<>();
+    descriptions.forEach(
+        (topic, description) ->
+            description
+                .partitions()
+                .forEach(
+                    p ->
+                        latest.put(
+                            new org.apache.kafka.common.TopicPartition(topic, p.partition()),
+                            org.apache.kafka.clients.admin.OffsetSpec.latest())));
+    try {
+      admin.listOffsets(latest).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (ExecutionException | TimeoutException notYet) {
+      return false;
     }
   }
 
