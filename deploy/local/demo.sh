@@ -72,7 +72,9 @@ say "What the job did (Flink metrics, summed over lanes and subtasks)"
 metric_sum '\.tally\.duplicatesDropped$' >/dev/null
 sleep 2
 decoded="$(metric_sum '\.tally\.lane\.p[0-9]\.eventsIn$')"
-printf '%-28s %12s\n' "events decoded" "$decoded"
+undecodable="$(metric_sum '\.tally\.reason\.(bad-header|corrupt|unknown-schema|invalid)\.deadLettered$')"
+printf '%-28s %12s\n' "records read" "$((decoded + undecodable))"
+printf '%-28s %12s\n' "  events decoded" "$decoded"
 printf '%-28s %12s\n' "duplicates dropped" "$(metric_sum '\.tally\.duplicatesDropped$')"
 for reason in bad-header corrupt unknown-schema late; do
   printf '%-28s %12s\n' "dead-lettered: $reason" "$(metric_sum "\\.tally\\.reason\\.$reason\\.deadLettered\$")"
