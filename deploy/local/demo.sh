@@ -92,6 +92,6 @@ cat <<EOF2
   valkey-cli -p $VALKEY_PORT ZREVRANGE '$rank_key' 0 9 WITHSCORES
   valkey-cli -p $VALKEY_PORT --scan --pattern 'tally:*:g1:user_score:user-0'
   psql -h 127.0.0.1 -p $PG_PORT -U tally tally -c "SELECT entry_key, value FROM served_view_value WHERE view = 'user_score' ORDER BY (value->>'points')::numeric DESC LIMIT 5"
-  bin/tally view activity CHECKIN 2026-01-01T00:03:00Z
+  bin/tally view activity CHECKIN 2026-01-01T00:03:00Z --valkey $TALLY_VALKEY --jdbc-url $TALLY_JDBC_URL
   Flink dashboard: $REST   (the job keeps running; make down stops the stack)
 EOF2
