@@ -56,6 +56,15 @@ public class ViewUpdate implements Serializable {
     this.sourceTimestamp = sourceTimestamp;
   }
 
+  /** A copy, for operators that hold updates across calls while object reuse is on. */
+  public ViewUpdate copy() {
+    ViewUpdate copy = new ViewUpdate(view, key, writer, version, partial, sourceTimestamp);
+    copy.rankSet = rankSet;
+    copy.rankMember = rankMember;
+    copy.rankField = rankField;
+    return copy;
+  }
+
   /** The same update, ranked in {@code set} as {@code member} by {@code field}. */
   public ViewUpdate rankedIn(String set, String member, String field) {
     this.rankSet = set;

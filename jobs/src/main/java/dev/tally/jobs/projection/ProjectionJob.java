@@ -101,6 +101,9 @@ public final class ProjectionJob {
       env.setParallelism(config.parallelism());
     }
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    // No operator keeps or mutates its input across calls (those that buffer copy), so chained
+    // operators may hand records on without a defensive copy.
+    env.getConfig().enableObjectReuse();
     for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
       buildLane(env, lane.getKey(), lane.getValue(), sinks, config);
     }

@@ -36,7 +36,8 @@ public final class CoalesceLatest extends AbstractStreamOperator<ViewUpdate>
 
   @Override
   public void processElement(StreamRecord<ViewUpdate> element) {
-    ViewUpdate update = element.getValue();
+    // Held across calls: copy, as the runtime may reuse the instance (pipeline.object-reuse).
+    ViewUpdate update = element.getValue().copy();
     pending.merge(
         update.coalesceKey(), update, (held, next) -> next.version >= held.version ? next : held);
   }

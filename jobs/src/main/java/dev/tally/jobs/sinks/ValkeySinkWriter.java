@@ -71,7 +71,8 @@ final class ValkeySinkWriter implements SinkWriter<ViewUpdate> {
 
   @Override
   public void write(ViewUpdate update, Context context) throws InterruptedException {
-    buffer.add(update);
+    // Held across calls: copy, as the runtime may reuse the instance (pipeline.object-reuse).
+    buffer.add(update.copy());
     if (buffer.size() >= maxBatch) {
       flushBuffer();
     } else if (!timerPending) {
