@@ -5,15 +5,19 @@ import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.DeadLetter;
 import dev.tally.jobs.decode.FoldEvent;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -26,10 +30,12 @@ import org.apache.flink.util.OutputTag;
  * lateness; then an event-time timer clears its state, and later events of that minute go to {@link
  * #LATE} (reason {@code late}).
  *
- * <p>Watermarks are not part of Flink's checkpoints: after a restart every operator starts again at
- * "no watermark" and would count events it had refused before. So the watermark it judged by is
- * checkpointed too (union list state, the minimum over subtasks on restore) and serves as a floor
- * until the stream's own watermark passes it.
+ * <p>Whether an event is late is only decided against a known watermark. Until the first one
+ * arrives (a fresh job, or a restart before any checkpoint) events are held in state and judged
+ * when it does, so a partition that starts reading early cannot sneak late events past a watermark
+ * that does not exist yet. Flink does not checkpoint watermarks, so the watermark judged by is
+ * checkpointed too (union list state: on restore, the lowest any subtask judged by) and serves as a
+ * floor until the stream's own watermark passes it.
  */
 public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent, ViewUpdate>
     implements CheckpointedFunction {
@@ -41,6 +47,7 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
 
   private final ViewContext context;
   private transient ValueState<Long> count;
+  private transient ListState<FoldEvent> held;
   private transient Counter lateCounter;
   private transient ListState<Long> checkpointedWatermark;
   private transient long watermarkFloor;
@@ -73,12 +80,17 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
 
   @Override
   public void snapshotState(FunctionSnapshotContext snapshot) throws Exception {
-    checkpointedWatermark.update(java.util.List.of(judgedBy));
+    checkpointedWatermark.update(List.of(judgedBy));
   }
 
   @Override
   public void open(OpenContext openContext) {
     count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
+    held =
+        getRuntimeContext()
+            .getListState(
+                new ListStateDescriptor<>(
+                    "held-until-watermark", TypeInformation.of(FoldEvent.class)));
     lateCounter =
         getRuntimeContext()
             .getMetricGroup()
@@ -90,9 +102,42 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
   @Override
   public void processElement(FoldEvent event, Context ctx, Collector<ViewUpdate> out)
       throws Exception {
+    long watermark = watermark(ctx.timerService());
+    if (watermark == Long.MIN_VALUE) {
+      // No watermark yet: hold the event; the timer fires once the watermark reaches it.
+      held.add(event);
+      ctx.timerService().registerEventTimeTimer(event.occurredAt);
+      return;
+    }
+    judge(event, watermark, ctx.getCurrentKey(), ctx.timerService(), out, ctx);
+  }
+
+  @Override
+  public void onTimer(long timestamp, OnTimerContext ctx, Collector<ViewUpdate> out)
+      throws Exception {
+    long watermark = watermark(ctx.timerService());
+    List<FoldEvent> waiting = new ArrayList<>();
+    held.get().forEach(waiting::add);
+    if (!waiting.isEmpty()) {
+      held.clear();
+      for (FoldEvent event : waiting) {
+        judge(event, watermark, ctx.getCurrentKey(), ctx.timerService(), out, ctx);
+      }
+    }
+    if (timestamp >= closesAt(minuteOfKey(ctx.getCurrentKey()))) {
+      count.clear();
+    }
+  }
+
+  private void judge(
+      FoldEvent event,
+      long watermark,
+      String key,
+      TimerService timers,
+      Collector<ViewUpdate> out,
+      Context ctx)
+      throws Exception {
     long closesAt = closesAt(event.occurredAt);
-    long watermark = Math.max(ctx.timerService().currentWatermark(), watermarkFloor);
-    judgedBy = Math.max(judgedBy, watermark);
     if (closesAt <= watermark) {
       lateCounter.inc();
       ctx.output(
@@ -118,23 +163,29 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
     Long current = count.value();
     long next = (current == null ? 0 : current) + 1;
     if (current == null) {
-      ctx.timerService().registerEventTimeTimer(closesAt);
+      timers.registerEventTimeTimer(closesAt);
     }
     count.update(next);
     out.collect(
         new ViewUpdate(
             ActivityView.NAME,
-            ctx.getCurrentKey(),
+            key,
             context.partialWriter(),
             next,
             Partial.builder().sum("count", next).build(),
             event.kafkaTimestamp));
   }
 
-  @Override
-  public void onTimer(long timestamp, OnTimerContext ctx, Collector<ViewUpdate> out) {
-    judgedBy = Math.max(judgedBy, ctx.timerService().currentWatermark());
-    count.clear();
+  /** The watermark to judge by: the stream's, or the checkpointed floor after a restore. */
+  private long watermark(TimerService timers) {
+    long watermark = Math.max(timers.currentWatermark(), watermarkFloor);
+    judgedBy = Math.max(judgedBy, watermark);
+    return watermark;
+  }
+
+  /** The minute start encoded in a key {@code TYPE|<ISO minute>}. */
+  private static long minuteOfKey(String key) {
+    return java.time.Instant.parse(key.substring(key.indexOf('|') + 1)).toEpochMilli();
   }
 
   /** When an event's minute closes for good: its end plus the allowed lateness. */

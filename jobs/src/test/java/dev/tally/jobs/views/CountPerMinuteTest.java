@@ -37,6 +37,7 @@ class CountPerMinuteTest {
   @Test
   void everyEventBumpsItsMinutesCountAndVersion() throws Exception {
     try (var harness = harness()) {
+      harness.processWatermark(T0.toEpochMilli());
       harness.processElement(checkIn("e1", USER_1, T0.plusSeconds(1)), 0);
       harness.processElement(checkIn("e2", USER_1, T0.plusSeconds(59)), 0);
       harness.processElement(checkIn("e3", USER_1, T0.plusSeconds(61)), 0);
@@ -54,6 +55,7 @@ class CountPerMinuteTest {
   @Test
   void lateEventWithinTheAllowedLatenessUpdatesItsMinute() throws Exception {
     try (var harness = harness()) {
+      harness.processWatermark(T0.toEpochMilli());
       harness.processElement(checkIn("e1", USER_1, T0.plusSeconds(1)), 0);
       harness.processWatermark(WITHIN_LATENESS.toEpochMilli());
 
@@ -67,6 +69,7 @@ class CountPerMinuteTest {
   @Test
   void closedMinuteClearsItsStateAndTimerAndLaterEventsAreDeadLettered() throws Exception {
     try (var harness = harness()) {
+      harness.processWatermark(T0.toEpochMilli());
       harness.processElement(checkIn("e1", USER_1, T0.plusSeconds(1)), 0);
       assertThat(harness.numKeyedStateEntries()).isEqualTo(1);
       assertThat(harness.numEventTimeTimers()).isEqualTo(1);
@@ -99,6 +102,7 @@ class CountPerMinuteTest {
   void latenessSurvivesARestoreBeforeAnyNewWatermark() throws Exception {
     org.apache.flink.runtime.checkpoint.OperatorSubtaskState checkpoint;
     try (var harness = harness()) {
+      harness.processWatermark(T0.toEpochMilli());
       harness.processElement(checkIn("e1", USER_1, T0.plusSeconds(1)), 0);
       harness.processWatermark(MINUTE_CLOSED.toEpochMilli());
       checkpoint = harness.snapshot(1, 1);
@@ -118,6 +122,28 @@ class CountPerMinuteTest {
           .as("no watermark yet, but the checkpointed one still rules")
           .isEmpty();
       assertThat(restored.getSideOutput(CountPerMinute.LATE)).hasSize(1);
+    }
+  }
+
+  @Test
+  void eventsBeforeAnyWatermarkAreHeldAndJudgedByTheFirstOne() throws Exception {
+    try (var harness = harness()) {
+      FoldEvent longAgo = checkIn("e-old", USER_1, T0.minusSeconds(600));
+      harness.processElement(longAgo, 0);
+      harness.processElement(checkIn("e-now", USER_1, T0.plusSeconds(1)), 0);
+      assertThat(harness.extractOutputValues()).as("nothing judged without a watermark").isEmpty();
+      assertThat(harness.getSideOutput(CountPerMinute.LATE)).isNull();
+
+      harness.processWatermark(T0.plusSeconds(2).toEpochMilli());
+
+      assertThat(harness.extractOutputValues())
+          .extracting(u -> u.key, u -> u.version)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(MINUTE_0, 1L));
+      assertThat(harness.getSideOutput(CountPerMinute.LATE))
+          .extracting(StreamRecord::getValue)
+          .singleElement()
+          .satisfies(
+              (DeadLetter letter) -> assertThat(letter.sourceOffset).isEqualTo(longAgo.offset));
     }
   }
 }
