@@ -154,6 +154,7 @@ abstract class ValkeyViewStoreContract {
     thread.start();
     try {
       assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
+      awaitDelivery(messages);
       String u4 = ViewKeys.entry(store.generation(), "user_score", "u4");
       String u5 = ViewKeys.entry(store.generation(), "user_score", "u5");
 
@@ -173,6 +174,24 @@ abstract class ValkeyViewStoreContract {
       thread.join(10_000);
       subscriber.close();
     }
+  }
+
+  /**
+   * Publishes probes until one arrives: in a cluster, messages travel over the cluster bus, whose
+   * links may still be connecting right after the cluster formed; pub/sub drops what it cannot
+   * deliver. Then drains the probes.
+   */
+  private void awaitDelivery(BlockingQueue<String> messages) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      store.client().publish(ViewKeys.INVALIDATION_CHANNEL, "probe");
+      if ("probe".equals(messages.poll(200, TimeUnit.MILLISECONDS))) {
+        Thread.sleep(200);
+        messages.removeIf("probe"::equals);
+        return;
+      }
+    }
+    throw new AssertionError("no pub/sub message delivered within 30 s");
   }
 
   @Test
