@@ -29,7 +29,7 @@ down: ## stop exactly what `make up` started
 	@bash $(STACK) down
 
 status: ## show what the local stack runs, with pids and addresses
-	@bash $(STACK) status
+	@bash $(STACK) status || true
 
 smoke: deps build ## stack up, submit a job over Flink's REST API, wait for it, stack down
 	@bash deploy/local/smoke.sh
