@@ -68,11 +68,6 @@ public final class FlinkMiniCluster {
     return config;
   }
 
-  /** The checkpoint directory a configuration points at. */
-  public static Path checkpointDirectory(Configuration config) {
-    return Path.of(java.net.URI.create(config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY)));
-  }
-
   /**
    * Waits for a submitted job to end, bounded by {@code timeout}; on timeout the job is cancelled
    * and the test fails.

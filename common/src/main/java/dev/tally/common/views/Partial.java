@@ -1,11 +1,12 @@
 package dev.tally.common.views;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
 
 /**
  * Builds and reads the {@code op:field=value;…} encoding of a writer's partial value (see {@link
- * ViewUpdate}). Field names must not contain {@code : = ;}; values are integers.
+ * ViewUpdate}). Field names are {@code [a-z][a-z0-9_]*}; values are integers.
  */
 public final class Partial {
 
@@ -15,13 +16,15 @@ public final class Partial {
     MAX,
     MIN;
 
-    String code() {
+    public String code() {
       return name().toLowerCase();
     }
   }
 
-  private static final java.util.regex.Pattern FIELD_NAME =
-      java.util.regex.Pattern.compile("[a-z][a-z0-9_]*");
+  /** One field of a partial. */
+  public record Field(Op op, String name, long value) {}
+
+  private static final Pattern FIELD_NAME = Pattern.compile("[a-z][a-z0-9_]*");
 
   private final StringBuilder text = new StringBuilder();
 
@@ -38,12 +41,9 @@ public final class Partial {
   }
 
   public Partial add(Op op, String field, long value) {
-    if (field.indexOf(':') >= 0
-        || field.indexOf('=') >= 0
-        || field.indexOf(';') >= 0
-        || field.startsWith("_")) {
+    if (!FIELD_NAME.matcher(field).matches()) {
       throw new IllegalArgumentException(
-          "field name '" + field + "' must not start with _ or contain : = ;");
+          "field name '" + field + "' must match " + FIELD_NAME.pattern());
     }
     if (!text.isEmpty()) {
       text.append(';');
@@ -56,30 +56,24 @@ public final class Partial {
     return text.toString();
   }
 
-  /** Merges encoded partials the way the stores do: field by field with each field's op. */
-  public static Map<String, Long> merge(Iterable<String> partials) {
-    Map<String, Long> merged = new LinkedHashMap<>();
-    for (String partial : partials) {
-      for (String part : partial.split(";")) {
-        if (part.isEmpty()) {
-          continue;
-        }
-        int colon = part.indexOf(':');
-        int equals = part.indexOf('=');
-        Op op = Op.valueOf(part.substring(0, colon).toUpperCase());
-        String field = part.substring(colon + 1, equals);
-        long value = Long.parseLong(part.substring(equals + 1));
-        merged.merge(
-            field,
-            value,
-            (current, next) ->
-                switch (op) {
-                  case SUM -> current + next;
-                  case MAX -> Math.max(current, next);
-                  case MIN -> Math.min(current, next);
-                });
+  /** The fields of an encoded partial, in order. The one reader of the encoding. */
+  public static List<Field> parse(String partial) {
+    List<Field> fields = new ArrayList<>();
+    for (String part : partial.split(";")) {
+      if (part.isEmpty()) {
+        continue;
       }
+      int colon = part.indexOf(':');
+      int equals = part.indexOf('=');
+      if (colon < 0 || equals < colon) {
+        throw new IllegalArgumentException("partial field '" + part + "' is not op:field=value");
+      }
+      fields.add(
+          new Field(
+              Op.valueOf(part.substring(0, colon).toUpperCase()),
+              part.substring(colon + 1, equals),
+              Long.parseLong(part.substring(equals + 1))));
     }
-    return merged;
+    return fields;
   }
 }

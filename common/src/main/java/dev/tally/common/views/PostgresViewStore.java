@@ -42,19 +42,14 @@ public final class PostgresViewStore {
       throws SQLException {
     StringBuilder fields = new StringBuilder("{");
     StringBuilder ops = new StringBuilder("{");
-    for (String part : update.partial.split(";")) {
-      int colon = part.indexOf(':');
-      int equals = part.indexOf('=');
-      String op = part.substring(0, colon);
-      String field = part.substring(colon + 1, equals);
-      String value = part.substring(equals + 1);
+    for (Partial.Field field : Partial.parse(update.partial)) {
       if (fields.length() > 1) {
         fields.append(',');
         ops.append(',');
       }
       // Field names are [a-z0-9_] (Partial checks) and values integers: no escaping needed.
-      fields.append('"').append(field).append("\":").append(value);
-      ops.append('"').append(field).append("\":\"").append(op).append('"');
+      fields.append('"').append(field.name()).append("\":").append(field.value());
+      ops.append('"').append(field.name()).append("\":\"").append(field.op().code()).append('"');
     }
     statement.setInt(1, generation);
     statement.setString(2, update.view);

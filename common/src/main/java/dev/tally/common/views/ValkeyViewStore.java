@@ -105,8 +105,10 @@ public final class ValkeyViewStore implements AutoCloseable {
       String entry = ViewKeys.entry(generation, update.view, update.key, tag);
       keys.add(entry);
       if (update.rankSet != null) {
-        keys.add(ViewKeys.rank(generation, update.view, update.rankSet));
-        keys.add(ViewKeys.rankCache(generation, update.view, update.rankSet));
+        // A ranked entry's tag is its ranking's tag: one CRC per update, not three.
+        String rank = ViewKeys.rank(generation, update.view, update.rankSet, tag);
+        keys.add(rank);
+        keys.add(ViewKeys.cacheOf(rank));
       } else {
         keys.add(entry);
         keys.add(entry);
@@ -132,18 +134,13 @@ public final class ValkeyViewStore implements AutoCloseable {
 
   /** Appends "n, op, field, value, …" for an encoded partial ({@code op:field=value;…}). */
   static void appendFields(String partial, List<String> args) {
-    int countAt = args.size();
-    args.add("0");
-    int n = 0;
-    for (String part : partial.split(";")) {
-      int colon = part.indexOf(':');
-      int equals = part.indexOf('=');
-      args.add(part.substring(0, colon));
-      args.add(part.substring(colon + 1, equals));
-      args.add(part.substring(equals + 1));
-      n++;
+    List<Partial.Field> fields = Partial.parse(partial);
+    args.add(Integer.toString(fields.size()));
+    for (Partial.Field field : fields) {
+      args.add(field.op().code());
+      args.add(field.name());
+      args.add(Long.toString(field.value()));
     }
-    args.set(countAt, Integer.toString(n));
   }
 
   /** The served fields of an entry (without the writers' partials), empty when absent. */

@@ -58,12 +58,22 @@ public final class ViewKeys {
 
   /** The sorted set of a ranking, e.g. a hunt's leaderboard. */
   public static String rank(int generation, String view, String set) {
-    return prefix(tag(view + ":" + set), generation) + view + ":" + set + ":rank";
+    return rank(generation, view, set, tag(view + ":" + set));
+  }
+
+  /** As {@link #rank(int, String, String)}, with the set's tag already known. */
+  public static String rank(int generation, String view, String set, int tag) {
+    return prefix(tag, generation) + view + ":" + set + ":rank";
   }
 
   /** The cached rendering of a ranking, which every change to it deletes. */
   public static String rankCache(int generation, String view, String set) {
-    return rank(generation, view, set) + ":cache";
+    return cacheOf(rank(generation, view, set));
+  }
+
+  /** The cached rendering of the ranking with key {@code rankKey}. */
+  public static String cacheOf(String rankKey) {
+    return rankKey + ":cache";
   }
 
   /** The prefix of every key of a generation and tag, e.g. {@code tally:{07}:g1:}. */

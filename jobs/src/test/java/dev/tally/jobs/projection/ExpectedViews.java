@@ -4,6 +4,9 @@ import dev.tally.common.generator.RecordKind;
 import dev.tally.events.Event;
 import dev.tally.events.EventType;
 import dev.tally.events.TaskCompleted;
+import dev.tally.jobs.views.ActivityView;
+import dev.tally.jobs.views.LeaderboardView;
+import dev.tally.jobs.views.UserScoreView;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.Map;
@@ -89,19 +92,18 @@ final class ExpectedViews {
     return expected;
   }
 
-  static String coordinates(String topic, int partition, long offset) {
-    return topic + "/" + partition + "/" + offset;
+  /** Every view by name, as the job names them. */
+  Map<String, Map<String, Map<String, Long>>> byView() {
+    return Map.of(
+        UserScoreView.NAME,
+        userScore,
+        LeaderboardView.NAME,
+        leaderboard,
+        ActivityView.NAME,
+        activity);
   }
 
-  /** A hunt's users by points, highest first, as the leaderboard must rank them. */
-  Map<String, Long> standingsOf(String hunt) {
-    Map<String, Long> standings = new TreeMap<>();
-    leaderboard.forEach(
-        (key, fields) -> {
-          if (key.startsWith(hunt + "|")) {
-            standings.put(key.substring(hunt.length() + 1), fields.get("points"));
-          }
-        });
-    return standings;
+  static String coordinates(String topic, int partition, long offset) {
+    return topic + "/" + partition + "/" + offset;
   }
 }

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tally.common.events.Lane;
 import dev.tally.common.generator.RecordKind;
 import dev.tally.jobs.decode.SourceRecord;
-import dev.tally.jobs.views.ActivityView;
-import dev.tally.jobs.views.LeaderboardView;
-import dev.tally.jobs.views.UserScoreView;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -63,18 +60,7 @@ class ProjectionEndToEndIT {
         setup.config);
     FlinkMiniCluster.awaitCompletion(env.executeAsync("e2e"), Duration.ofMinutes(8));
 
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, UserScoreView.NAME))
-        .isEqualTo(expected.userScore);
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, LeaderboardView.NAME))
-        .isEqualTo(expected.leaderboard);
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, ActivityView.NAME))
-        .isEqualTo(expected.activity);
-    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, UserScoreView.NAME))
-        .isEqualTo(expected.userScore);
-    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, LeaderboardView.NAME))
-        .isEqualTo(expected.leaderboard);
-    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, ActivityView.NAME))
-        .isEqualTo(expected.activity);
+    ServedViews.assertAllEqual(setup, expected);
 
     Map<String, String> deadLetters = ServedViews.deadLetters(kafka, setup.deadLetterTopic());
     assertThat(deadLetters.keySet()).isEqualTo(expected.deadLetters);

@@ -3,8 +3,6 @@ package dev.tally.jobs.projection;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tally.common.views.ViewKeys;
-import dev.tally.jobs.views.ActivityView;
-import dev.tally.jobs.views.LeaderboardView;
 import dev.tally.jobs.views.UserScoreView;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
@@ -93,16 +91,7 @@ class ProjectionFailoverIT {
         .as("the reader saw the key change while the job ran")
         .isGreaterThan(10);
 
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, UserScoreView.NAME))
-        .isEqualTo(expected.userScore);
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, LeaderboardView.NAME))
-        .isEqualTo(expected.leaderboard);
-    assertThat(ServedViews.valkey(setup.valkey, setup.generation, ActivityView.NAME))
-        .isEqualTo(expected.activity);
-    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, UserScoreView.NAME))
-        .isEqualTo(expected.userScore);
-    assertThat(ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, ActivityView.NAME))
-        .isEqualTo(expected.activity);
+    ServedViews.assertAllEqual(setup, expected);
     assertThat(ServedViews.deadLetters(kafka, setup.deadLetterTopic()).keySet())
         .isEqualTo(expected.deadLetters);
   }

@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tally.common.events.Lane;
 import dev.tally.jobs.decode.SourceRecord;
-import dev.tally.jobs.views.ActivityView;
-import dev.tally.jobs.views.LeaderboardView;
-import dev.tally.jobs.views.UserScoreView;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -88,25 +85,14 @@ class ProjectionOutageIT {
       producing.get(5, TimeUnit.MINUTES);
 
       ExpectedViews expected = ExpectedViews.fold(log.records());
-      awaitEqual(
-          () -> ServedViews.valkey(setup.valkey, setup.generation, UserScoreView.NAME),
-          expected.userScore);
-      awaitEqual(
-          () -> ServedViews.valkey(setup.valkey, setup.generation, LeaderboardView.NAME),
-          expected.leaderboard);
-      awaitEqual(
-          () -> ServedViews.valkey(setup.valkey, setup.generation, ActivityView.NAME),
-          expected.activity);
-      awaitEqual(
-          () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, UserScoreView.NAME),
-          expected.userScore);
-      awaitEqual(
-          () ->
-              ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, LeaderboardView.NAME),
-          expected.leaderboard);
-      awaitEqual(
-          () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, ActivityView.NAME),
-          expected.activity);
+      for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
+        awaitEqual(
+            () -> ServedViews.valkey(setup.valkey, setup.generation, view.getKey()),
+            view.getValue());
+        awaitEqual(
+            () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()),
+            view.getValue());
+      }
       assertThat(ServedViews.deadLetters(kafka, setup.deadLetterTopic()).keySet())
           .isEqualTo(expected.deadLetters);
     } finally {

@@ -1,5 +1,7 @@
 package dev.tally.jobs.projection;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.decode.DeadLetterSerializer;
@@ -26,6 +28,18 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 final class ServedViews {
 
   private ServedViews() {}
+
+  /** Asserts that every view, in Valkey and in PostgreSQL, equals the expected fold. */
+  static void assertAllEqual(ProjectionTestSetup setup, ExpectedViews expected) throws Exception {
+    for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
+      assertThat(valkey(setup.valkey, setup.generation, view.getKey()))
+          .as(view.getKey() + " in Valkey")
+          .isEqualTo(view.getValue());
+      assertThat(postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()))
+          .as(view.getKey() + " in PostgreSQL")
+          .isEqualTo(view.getValue());
+    }
+  }
 
   /** Every entry of a view and generation in Valkey: entry key → served fields (no _v, _w:). */
   static Map<String, Map<String, Long>> valkey(
