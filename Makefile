@@ -5,7 +5,7 @@ MVN ?= mvn
 STACK := deploy/local/stack.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test fmt up down status smoke demo clean clean-stack
+.PHONY: help deps build test fmt up down status smoke demo bench bench-quick jmh clean clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -36,6 +36,15 @@ smoke: deps build ## stack up, submit a job over Flink's REST API, wait for it, 
 
 demo: deps build ## reset and start the stack, produce 500k events, run the projection job over REST, print the views
 	@bash deploy/local/demo.sh
+
+bench: deps build ## benchmark on a reset local stack (5M events, ~12 min): bench/results/, BENCHMARKS.md
+	@bash deploy/local/bench.sh full
+
+bench-quick: deps build ## the same benchmark with 300k events and 15 s per rate (~3 min)
+	@bash deploy/local/bench.sh quick
+
+jmh: build ## JMH microbenchmarks of the hot paths (decode, dedup on RocksDB, Valkey write path)
+	@bash deploy/local/jmh.sh
 
 clean: ## remove build output
 	$(MVN) -q clean

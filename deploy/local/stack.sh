@@ -9,7 +9,8 @@
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
-#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1024m, TALLY_KAFKA_HEAP=1g.
+#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1024m, TALLY_KAFKA_HEAP=1g,
+#   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml).
 # Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
 set -euo pipefail
 
@@ -214,7 +215,8 @@ start_postgres() {
   local wrap=()
   if [ "$(id -u)" -eq 0 ]; then wrap=(unshare -U); fi
   launch postgres "${wrap[@]}" "$bin/postgres" -D "$dir/data" -p "$PG_PORT" \
-    -c listen_addresses=127.0.0.1 -c unix_socket_directories=
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories= \
+    -c shared_preload_libraries=pg_stat_statements
   wait_for "PostgreSQL on :$PG_PORT" 60 postgres "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
   if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'" | grep -q 1; then
@@ -251,6 +253,7 @@ io.tmp.dirs: $STATE/flink/tmp
 restart-strategy.type: exponential-delay
 # The REST API serves metrics at most this stale (the demo and SREs read them there).
 metrics.fetcher.update-interval: 1000
+${TALLY_FLINK_EXTRA_CONFIG:-}
 YAML
   cat >"$conf/log4j.properties" <<PROPS
 rootLogger.level = INFO

@@ -78,6 +78,27 @@ public final class ViewKeys {
 
   /** The prefix of every key of a generation and tag, e.g. {@code tally:{07}:g1:}. */
   public static String prefix(int tag, int generation) {
-    return String.format("tally:{%02d}:g%d:", tag, generation);
+    Prefixes cached = prefixes;
+    if (cached.generation != generation) {
+      cached = new Prefixes(generation);
+      prefixes = cached;
+    }
+    return cached.byTag[tag];
   }
+
+  /** Every tag's prefix of one generation: built once, not once per key (a hot path). */
+  private static final class Prefixes {
+    final int generation;
+    final String[] byTag = new String[TAGS];
+
+    Prefixes(int generation) {
+      this.generation = generation;
+      for (int tag = 0; tag < TAGS; tag++) {
+        byTag[tag] = "tally:{" + (tag < 10 ? "0" : "") + tag + "}:g" + generation + ":";
+      }
+    }
+  }
+
+  // Immutable once published; a race only builds the same table twice.
+  private static volatile Prefixes prefixes = new Prefixes(1);
 }

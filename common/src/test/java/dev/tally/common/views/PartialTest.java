@@ -22,6 +22,9 @@ class PartialTest {
   void badFieldNamesAndEncodingsAreRefused() {
     assertThatThrownBy(() -> Partial.builder().sum("Points;x", 1))
         .hasMessageContaining("must match [a-z][a-z0-9_]*");
+    assertThatThrownBy(() -> Partial.parse("avg:points=3"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown partial op 'avg'");
     assertThatThrownBy(() -> Partial.parse("points=3"))
         .hasMessageContaining("is not op:field=value");
   }

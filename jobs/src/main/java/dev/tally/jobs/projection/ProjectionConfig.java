@@ -15,6 +15,8 @@ import java.util.List;
  * @param kafkaProperties extra Kafka consumer properties for the lane sources
  * @param start where each lane's source starts: {@code committed} (the group's offsets, earliest
  *     where it has none), {@code earliest} or {@code latest}
+ * @param stop {@code none} (run on) or {@code latest} (bounded: stop at the end offsets seen at
+ *     start, then finish once every view is written)
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
@@ -26,6 +28,7 @@ public record ProjectionConfig(
     List<Lane> lanes,
     String groupId,
     String start,
+    String stop,
     Duration dedupHorizon,
     Duration checkpointInterval,
     String checkpointDir,
@@ -48,6 +51,7 @@ public record ProjectionConfig(
     implements Serializable {
 
   public static final List<String> STARTS = List.of("committed", "earliest", "latest");
+  public static final List<String> STOPS = List.of("none", "latest");
 
   public ProjectionConfig {
     lanes = List.copyOf(lanes);
@@ -55,6 +59,7 @@ public record ProjectionConfig(
     require(!bootstrapServers.isBlank(), "--bootstrap-servers is empty");
     require(!lanes.isEmpty(), "--lanes names no lane; accepted: p0, p1, p2");
     require(STARTS.contains(start), "--start '" + start + "' is not one of " + STARTS);
+    require(STOPS.contains(stop), "--stop '" + stop + "' is not one of " + STOPS);
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");

@@ -75,7 +75,10 @@ public final class ProjectionJob {
         StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
     build(
         env,
-        kafkaSources(config, startingOffsets(config.start())),
+        kafkaSources(
+            config,
+            startingOffsets(config.start()),
+            "latest".equals(config.stop()) ? OffsetsInitializer.latest() : null),
         productionSinks(config),
         config);
     env.execute(
@@ -145,39 +148,48 @@ public final class ProjectionJob {
     KeyedStream<FoldEvent, String> byUser =
         DataStreamUtils.reinterpretAsKeyedStream(unique, new ByUser());
 
-    DataStream<ViewUpdate> updates = null;
+    // Each view writes through its own sinks, chained to the view's operator: its updates never
+    // cross a network channel (serializing them cost more than computing them).
     for (View view : Views.all()) {
       View.Output output = view.build(byUser, context);
-      updates = updates == null ? output.updates() : updates.union(output.updates());
+      String viewUid = view.name().replace('_', '-');
+      output
+          .updates()
+          .sinkTo(sinks.valkey())
+          .uid(context.uid(UID_VALKEY + "-" + viewUid))
+          .name(context.name("valkey " + view.name()));
+      if (sinks.postgres() != null) {
+        output
+            .updates()
+            .transform(
+                context.name("coalesce " + view.name()),
+                TypeInformation.of(ViewUpdate.class),
+                new CoalesceLatest(config.postgresInterval()))
+            .uid(context.uid(UID_COALESCE + "-" + viewUid))
+            .sinkTo(sinks.postgres())
+            .uid(context.uid(UID_POSTGRES + "-" + viewUid))
+            .name(context.name("postgres " + view.name()));
+      }
       if (output.rejected() != null) {
         deadLetters = deadLetters.union(output.rejected());
       }
     }
 
-    updates.sinkTo(sinks.valkey()).uid(context.uid(UID_VALKEY)).name(context.name("valkey"));
-    if (sinks.postgres() != null) {
-      updates
-          .transform(
-              context.name("coalesce-for-postgres"),
-              TypeInformation.of(ViewUpdate.class),
-              new CoalesceLatest(config.postgresInterval()))
-          .uid(context.uid(UID_COALESCE))
-          .sinkTo(sinks.postgres())
-          .uid(context.uid(UID_POSTGRES))
-          .name(context.name("postgres"));
-    }
     deadLetters
         .sinkTo(sinks.deadLetters())
         .uid(context.uid(UID_DEAD_LETTERS))
         .name(context.name("dead-letters"));
   }
 
-  /** One Kafka source per lane, starting at {@code start} when there is no checkpoint. */
+  /**
+   * One Kafka source per lane, starting at {@code start} when there is no checkpoint; bounded at
+   * {@code stop} unless it is null.
+   */
   public static Map<Lane, Source<SourceRecord, ?, ?>> kafkaSources(
-      ProjectionConfig config, OffsetsInitializer start) {
+      ProjectionConfig config, OffsetsInitializer start, OffsetsInitializer stop) {
     Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
     for (Lane lane : config.lanes()) {
-      sources.put(lane, kafkaSource(config, lane, start, null));
+      sources.put(lane, kafkaSource(config, lane, start, stop));
     }
     return sources;
   }

@@ -78,6 +78,13 @@ public final class ProjectionOptions {
   String start;
 
   @Option(
+      names = "--stop",
+      defaultValue = "none",
+      description =
+          "none: run on; latest: stop at the end offsets seen at start and finish once every view is written (benchmarks, bounded replays) (default: ${DEFAULT-VALUE}).")
+  String stop;
+
+  @Option(
       names = "--dedup-horizon",
       defaultValue = "7d",
       description = "How long an event id is remembered (default: ${DEFAULT-VALUE}).")
@@ -253,6 +260,7 @@ public final class ProjectionOptions {
         laneList,
         groupId,
         start,
+        stop,
         duration("--dedup-horizon", dedupHorizon),
         duration("--checkpoint-interval", checkpointInterval),
         checkpointDir,

@@ -13,6 +13,11 @@ import org.slf4j.LoggerFactory;
  * while it handles the very failure that made the database unreachable, and an exception there is
  * fatal for the whole TaskManager. Nothing is lost by logging it instead: whatever the writer held
  * is re-read from the last checkpoint when the job restarts.
+ *
+ * <p>For the same reason an {@link AssertionError} the PostgreSQL driver raises on a connection
+ * that died mid-batch ({@code getAutoCommit() should not throw}) is turned into an {@link
+ * IOException}: a failed write restarts the job's region from its checkpoint; a {@link Error}
+ * escaping the task would stop the TaskManager.
  */
 public final class QuietCloseSink<T> implements Sink<T> {
 
@@ -31,19 +36,27 @@ public final class QuietCloseSink<T> implements Sink<T> {
     return new SinkWriter<>() {
       @Override
       public void write(T element, Context writeContext) throws IOException, InterruptedException {
-        writer.write(element, writeContext);
+        try {
+          writer.write(element, writeContext);
+        } catch (AssertionError e) {
+          throw new IOException("the sink writer failed: " + e.getMessage(), e);
+        }
       }
 
       @Override
       public void flush(boolean endOfInput) throws IOException, InterruptedException {
-        writer.flush(endOfInput);
+        try {
+          writer.flush(endOfInput);
+        } catch (AssertionError e) {
+          throw new IOException("the sink writer failed to flush: " + e.getMessage(), e);
+        }
       }
 
       @Override
       public void close() {
         try {
           writer.close();
-        } catch (Exception e) {
+        } catch (Exception | AssertionError e) {
           LOG.warn(
               "closing the sink writer failed; its unwritten records are replayed from the last checkpoint",
               e);

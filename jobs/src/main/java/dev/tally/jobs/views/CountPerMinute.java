@@ -124,7 +124,7 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
         judge(event, watermark, ctx.getCurrentKey(), ctx.timerService(), out, ctx);
       }
     }
-    if (timestamp >= closesAt(minuteOfKey(ctx.getCurrentKey()))) {
+    if (timestamp >= closesAt(ActivityView.minuteOfKey(ctx.getCurrentKey()))) {
       count.clear();
     }
   }
@@ -181,11 +181,6 @@ public final class CountPerMinute extends KeyedProcessFunction<String, FoldEvent
     long watermark = Math.max(timers.currentWatermark(), watermarkFloor);
     judgedBy = Math.max(judgedBy, watermark);
     return watermark;
-  }
-
-  /** The minute start encoded in a key {@code TYPE|<ISO minute>}. */
-  private static long minuteOfKey(String key) {
-    return java.time.Instant.parse(key.substring(key.indexOf('|') + 1)).toEpochMilli();
   }
 
   /** When an event's minute closes for good: its end plus the allowed lateness. */

@@ -64,6 +64,7 @@ final class ProjectionTestSetup {
             List.of(Lane.values()),
             "projection-" + prefix,
             "earliest",
+            "none",
             Duration.ofDays(7),
             checkpointInterval,
             null,

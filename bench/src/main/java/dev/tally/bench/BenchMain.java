@@ -1,0 +1,440 @@
+package dev.tally.bench;
+
+import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.generator.GeneratorOptions;
+import dev.tally.common.generator.LoadGenerator;
+import dev.tally.common.generator.LoadRunner;
+import dev.tally.common.kafka.EventProducer;
+import dev.tally.common.kafka.EventTopics;
+import dev.tally.common.kafka.TopicApplier;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code make bench} / {@code make bench-quick}: measures, in one run on the local stack, the
+ * machine's Kafka read limit, the projection job's catch-up throughput and its ratio to that limit,
+ * end-to-end latency at fixed rates, and what each event costs. Writes a JSON file under {@code
+ * bench/results/}, a row in {@code BENCHMARKS.md} and a PNG chart. Nothing here asserts a time.
+ *
+ * <p>The stack (broker, Valkey, PostgreSQL, Flink session cluster) must be up and empty: {@code
+ * deploy/local/bench.sh} resets and starts it, then runs this.
+ */
+@Command(
+    name = "tally-bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Benchmarks the projection job on the local stack against this machine's own Kafka read limit.",
+      "Run through `make bench` (full) or `make bench-quick`; both reset the local stack first."
+    })
+public final class BenchMain implements Callable<Integer> {
+
+  /** The sizes of a run; every one can be overridden. */
+  enum Profile {
+    FULL(5_000_000, 500_000, 60),
+    QUICK(300_000, 50_000, 15);
+
+    final long events;
+    final int users;
+    final int latencySeconds;
+
+    Profile(long events, int users, int latencySeconds) {
+      this.events = events;
+      this.users = users;
+      this.latencySeconds = latencySeconds;
+    }
+  }
+
+  @Option(
+      names = "--profile",
+      defaultValue = "quick",
+      description =
+          "full (5M events, 60 s per rate) or quick (300k, 15 s) (default: ${DEFAULT-VALUE}).")
+  String profile;
+
+  @Option(names = "--events", description = "Preloaded events (default: the profile's).")
+  Long events;
+
+  @Option(names = "--users", description = "Distinct users (default: the profile's).")
+  Integer users;
+
+  @Option(
+      names = "--hunts",
+      defaultValue = "2000",
+      description = "Distinct hunts (default: ${DEFAULT-VALUE}).")
+  int hunts;
+
+  @Option(
+      names = "--rates",
+      split = ",",
+      defaultValue = "20000,50000",
+      description = "Producer rates for the latency runs, events/s (default: ${DEFAULT-VALUE}).")
+  List<Integer> rates;
+
+  @Option(names = "--latency-seconds", description = "Seconds per rate (default: the profile's).")
+  Integer latencySeconds;
+
+  @Option(
+      names = "--drain-seconds",
+      defaultValue = "30",
+      description =
+          "After a latency run, how long to wait for the last probes (default: ${DEFAULT-VALUE}).")
+  int drainSeconds;
+
+  @Option(
+      names = "--bootstrap-servers",
+      defaultValue = "127.0.0.1:9092",
+      description = "Kafka (default: ${DEFAULT-VALUE}).")
+  String bootstrapServers;
+
+  @Option(
+      names = "--valkey",
+      defaultValue = "redis://127.0.0.1:6380",
+      description = "Valkey (default: ${DEFAULT-VALUE}).")
+  String valkey;
+
+  @Option(
+      names = "--jdbc-url",
+      defaultValue = "jdbc:postgresql://127.0.0.1:5433/tally",
+      description = "PostgreSQL (default: ${DEFAULT-VALUE}).")
+  String jdbcUrl;
+
+  @Option(
+      names = "--flink-rest",
+      defaultValue = "http://127.0.0.1:8081",
+      description = "Flink REST API (default: ${DEFAULT-VALUE}).")
+  String flinkRest;
+
+  @Option(
+      names = "--job-jar",
+      defaultValue = "jobs/target/tally-jobs.jar",
+      description = "The jobs jar (default: ${DEFAULT-VALUE}).")
+  Path jobJar;
+
+  @Option(
+      names = "--parallelism",
+      defaultValue = "2",
+      description = "Job parallelism (default: ${DEFAULT-VALUE}).")
+  int parallelism;
+
+  @Option(
+      names = "--checkpoint-interval",
+      defaultValue = "10s",
+      description = "The job's checkpoint interval (default: ${DEFAULT-VALUE}).")
+  String checkpointInterval;
+
+  @Option(
+      names = "--results",
+      defaultValue = "bench/results",
+      description = "Where the JSON and PNG go (default: ${DEFAULT-VALUE}).")
+  Path results;
+
+  @Option(
+      names = "--markdown",
+      defaultValue = "BENCHMARKS.md",
+      description = "The table a row is added to (default: ${DEFAULT-VALUE}).")
+  Path markdown;
+
+  @Option(
+      names = "--command",
+      defaultValue = "make bench-quick",
+      description = "The command recorded with the figures (default: ${DEFAULT-VALUE}).")
+  String command;
+
+  private final PrintStream out = System.out;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new BenchMain()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Profile sizes;
+    try {
+      sizes = Profile.valueOf(profile.toUpperCase());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this), "--profile '" + profile + "' is not one of full, quick");
+    }
+    long n = events != null ? events : sizes.events;
+    int userCount = users != null ? users : sizes.users;
+    int seconds = latencySeconds != null ? latencySeconds : sizes.latencySeconds;
+    Instant started = Instant.now();
+    String runId = started.toString().replace(":", "").replaceAll("\\.\\d+", "");
+    Map<String, Object> result = new LinkedHashMap<>();
+    result.put("id", runId);
+    result.put("date", started.toString());
+    result.put("command", command);
+    result.put("profile", profile);
+    result.put("machine", Machine.describe());
+    FlinkRestClient flink = new FlinkRestClient(flinkRest);
+
+    try (StackProbe stack = new StackProbe(valkey, jdbcUrl, "tally", "")) {
+      // 1. Topics and the preloaded log.
+      step(
+          "Preloading %,d events (%,d users, %,d hunts, Zipf 1.1, 2%% duplicates, 2%% out of order)",
+          n, userCount, hunts);
+      applyTopics();
+      GeneratorOptions load =
+          GeneratorOptions.defaults()
+              .withSeed(2026)
+              .withRecords(n)
+              .withKeys(userCount, hunts, 1.1, 1.1)
+              .withFractions(0.02, 0.02, 0, 0);
+      LoadRunner.Result preload;
+      try (EventProducer producer = new EventProducer(bootstrapServers, "", new Properties())) {
+        preload =
+            new LoadRunner(new LoadGenerator(load), producer, 0, out, Duration.ofSeconds(5)).run();
+      }
+      Map<String, Object> workload = new LinkedHashMap<>();
+      workload.put("events", n);
+      workload.put("distinctEventIds", preload.summary().distinctEvents());
+      workload.put("duplicates", preload.summary().duplicates());
+      workload.put("users", userCount);
+      workload.put("hunts", hunts);
+      workload.put("zipf", 1.1);
+      workload.put("producerEventsPerSecond", round(preload.recordsPerSecond()));
+      result.put("workload", workload);
+      out.printf("  %,d sent at %,.0f events/s%n", n, preload.recordsPerSecond());
+
+      // 2. The machine's limit.
+      step("Kafka read limit: one plain consumer over every lane partition");
+      KafkaReadLimit limit = new KafkaReadLimit(bootstrapServers);
+      KafkaReadLimit.Read raw = limit.read(false);
+      out.printf(
+          "  raw:     %,d records in %.2f s = %,.0f records/s (%.1f MB/s)%n",
+          raw.records(), raw.seconds(), raw.recordsPerSecond(), raw.bytes() / raw.seconds() / 1e6);
+      KafkaReadLimit.Read decoded = limit.read(true);
+      out.printf(
+          "  decoded: %,d records in %.2f s = %,.0f records/s%n",
+          decoded.records(), decoded.seconds(), decoded.recordsPerSecond());
+      Map<String, Object> limits = new LinkedHashMap<>();
+      limits.put("plainConsumerEventsPerSecond", round(raw.recordsPerSecond()));
+      limits.put("plainConsumerMBPerSecond", round(raw.bytes() / raw.seconds() / 1e6));
+      limits.put("decodingConsumerEventsPerSecond", round(decoded.recordsPerSecond()));
+      limits.put("averageRecordBytes", raw.records() == 0 ? 0 : raw.bytes() / raw.records());
+      result.put("limit", limits);
+
+      // 3 + 4. Catch-up and its cost.
+      step(
+          "Catch-up: the projection job (parallelism %d, RocksDB, checkpoints every %s) from earliest to the end",
+          parallelism, checkpointInterval);
+      stack.reset();
+      StackProbe.Counters before = stack.read();
+      String jarId = flink.uploadJar(jobJar);
+      String catchUpJob =
+          flink.run(
+              jarId,
+              "dev.tally.jobs.projection.ProjectionJob",
+              jobArgs("tally-bench-catchup", 1, "earliest", "latest"),
+              null,
+              false);
+      JobWatch catchUp = new JobWatch(flink, catchUpJob);
+      long submitted = System.nanoTime();
+      catchUp.awaitRunning(120_000);
+      List<JobWatch.Sample> timeline = new ArrayList<>();
+      double heapPeak = 0;
+      JobWatch.StateSize lastCheckpoint = null;
+      long readAtCheckpoint = 0;
+      long lastPrinted = 0;
+      while (true) {
+        String state = catchUp.state();
+        double t = (System.nanoTime() - submitted) / 1e9;
+        if (state.equals("FINISHED")) {
+          break;
+        }
+        if (state.equals("FAILED") || state.equals("CANCELED")) {
+          throw new IllegalStateException(
+              "catch-up job "
+                  + catchUpJob
+                  + " "
+                  + state
+                  + "; see the Flink dashboard "
+                  + flinkRest);
+        }
+        long read = catchUp.recordsRead();
+        double heap = catchUp.heapUsed();
+        heapPeak = Math.max(heapPeak, heap);
+        timeline.add(new JobWatch.Sample(t, read, heap));
+        JobWatch.StateSize checkpoint = catchUp.latestCheckpoint();
+        if (checkpoint != null
+            && (lastCheckpoint == null
+                || checkpoint.checkpointId() != lastCheckpoint.checkpointId())) {
+          lastCheckpoint = checkpoint;
+          readAtCheckpoint = read;
+        }
+        if (t - lastPrinted >= 10) {
+          lastPrinted = (long) t;
+          double rate =
+              timeline.size() > 10
+                  ? (read - timeline.get(timeline.size() - 11).recordsRead())
+                      / (t - timeline.get(timeline.size() - 11).seconds())
+                  : 0;
+          out.printf(
+              "  %4.0f s: %,d of %,d read (%.0f%%), %,.0f events/s, ETA %s%n",
+              t,
+              read,
+              n,
+              100.0 * read / n,
+              rate,
+              rate > 0 ? String.format("%.0f s", (n - read) / rate) : "-");
+        }
+        Thread.sleep(1000);
+      }
+      var job = catchUp.job();
+      double jobSeconds =
+          (job.path("end-time").asLong() - job.path("start-time").asLong()) / 1000.0;
+      double readAllAt = Double.NaN;
+      for (JobWatch.Sample sample : timeline) {
+        if (sample.recordsRead() >= n) {
+          readAllAt = sample.seconds();
+          break;
+        }
+      }
+      StackProbe.Counters after = stack.read();
+      double eventsPerSecond = n / jobSeconds;
+      Map<String, Object> catchUpResult = new LinkedHashMap<>();
+      catchUpResult.put("jobId", catchUpJob);
+      catchUpResult.put("seconds", round(jobSeconds));
+      catchUpResult.put("eventsPerSecond", round(eventsPerSecond));
+      catchUpResult.put("ratioToPlainConsumer", round4(eventsPerSecond / raw.recordsPerSecond()));
+      catchUpResult.put(
+          "ratioToDecodingConsumer", round4(eventsPerSecond / decoded.recordsPerSecond()));
+      catchUpResult.put("allReadAfterSeconds", round(readAllAt));
+      catchUpResult.put(
+          "timing",
+          "job start-time to end-time (Flink): from tasks deployed until the bounded job finished, every view written and the final checkpoint taken");
+      result.put("catchUp", catchUpResult);
+      out.printf(
+          "  %,d events in %.1f s = %,.0f events/s = %.3f x the plain consumer%n",
+          n, jobSeconds, eventsPerSecond, eventsPerSecond / raw.recordsPerSecond());
+
+      Map<String, Object> cost = new LinkedHashMap<>();
+      double perEvent = 1.0 / n;
+      cost.put(
+          "valkeyCommandsPerEvent",
+          round4((after.valkeyCommands() - before.valkeyCommands()) * perEvent));
+      cost.put(
+          "valkeyScriptCallsPerEvent",
+          round4((after.valkeyScriptCalls() - before.valkeyScriptCalls()) * perEvent));
+      cost.put(
+          "valkeyCpuCores",
+          round4((after.valkeyCpuSeconds() - before.valkeyCpuSeconds()) / jobSeconds));
+      cost.put("valkeyUsedMemoryBytes", after.valkeyUsedMemory());
+      cost.put("valkeyPeakMemoryBytes", after.valkeyPeakMemory());
+      cost.put(
+          "postgresStatementsPerEvent",
+          round4((after.postgresStatements() - before.postgresStatements()) * perEvent));
+      cost.put(
+          "postgresRowsWrittenPerEvent",
+          round4((after.postgresRowsWritten() - before.postgresRowsWritten()) * perEvent));
+      cost.put("taskManagerHeapPeakBytes", (long) heapPeak);
+      if (lastCheckpoint != null && readAtCheckpoint > 0) {
+        double distinctShare = (double) preload.summary().distinctEvents() / n;
+        double idsAtCheckpoint = readAtCheckpoint * distinctShare;
+        cost.put("rocksdbCheckpointId", lastCheckpoint.checkpointId());
+        cost.put("rocksdbDedupChainStateBytes", lastCheckpoint.dedupChainBytes());
+        cost.put("rocksdbJobStateBytes", lastCheckpoint.jobBytes());
+        cost.put(
+            "rocksdbBytesPerMillionEventIds",
+            Math.round(lastCheckpoint.dedupChainBytes() / idsAtCheckpoint * 1e6));
+        cost.put(
+            "rocksdbNote",
+            "full state size of the dedup vertices (dedup + user_score + leaderboard state) in the last checkpoint, over the distinct ids read when it completed");
+      }
+      result.put("cost", cost);
+      out.printf("  cost: %s%n", cost);
+
+      // 3. Latency at fixed rates.
+      step(
+          "Latency: a live job (generation 2) from latest; producer at %s events/s, %d s each",
+          rates, seconds);
+      String liveJob =
+          flink.run(
+              jarId,
+              "dev.tally.jobs.projection.ProjectionJob",
+              jobArgs("tally-bench-live", 2, "latest", "none"),
+              null,
+              false);
+      JobWatch live = new JobWatch(flink, liveJob);
+      live.awaitRunning(120_000);
+      Thread.sleep(3000);
+      List<LatencyRun.Result> latency = new ArrayList<>();
+      try {
+        LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 2, live, out);
+        for (int rate : rates) {
+          latency.add(
+              runner.run(rate, seconds, userCount, hunts, Duration.ofSeconds(drainSeconds)));
+        }
+      } finally {
+        flink.cancel(liveJob);
+      }
+      result.put("latency", latency);
+      result.put(
+          "latencyClocks",
+          Map.of(
+              "outsideMs",
+                  "probe event's Kafka append time (broker clock, LogAppendTime) → an outside reader polling Valkey every 1 ms first sees the probe's user_score entry (this machine's clock); NaN = not seen before the drain ended",
+              "sinkMs",
+                  "the job's endToEndLatencyMs histogram: Kafka append time → the sink writer's clock when Valkey acknowledged the batch; worst over sink subtasks and 5 s samples of each subtask's last 10,000 updates"));
+
+      // 5. Replay rebuild: the slot the replay job fills.
+      result.put(
+          "replayRebuild",
+          Map.of("status", "not measured yet: the replay job (issue 6) does not exist"));
+
+      result.put("timeline", timeline);
+      Report report = new Report(results, markdown);
+      Path json = report.write(runId, result, timeline, latency);
+      step(
+          "Wrote %s, %s and a row in %s", json, json.toString().replace(".json", ".png"), markdown);
+      return 0;
+    }
+  }
+
+  private List<String> jobArgs(String group, int generation, String start, String stop) {
+    return List.of(
+        "--bootstrap-servers", bootstrapServers,
+        "--valkey", valkey,
+        "--jdbc-url", jdbcUrl,
+        "--group-id", group,
+        "--generation", Integer.toString(generation),
+        "--writer", group,
+        "--start", start,
+        "--stop", stop,
+        "--checkpoint-interval", checkpointInterval,
+        "--parallelism", Integer.toString(parallelism));
+  }
+
+  private void applyTopics() {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    try (Admin admin = Admin.create(props)) {
+      new TopicApplier(admin).apply(EventTopics.specs("", (short) 1, 0));
+    }
+  }
+
+  private void step(String format, Object... args) {
+    out.printf("%n== " + format + "%n", args);
+  }
+
+  static double round(double value) {
+    return Math.round(value * 10) / 10.0;
+  }
+
+  static double round4(double value) {
+    return Math.round(value * 10_000) / 10_000.0;
+  }
+}

@@ -1,0 +1,167 @@
+package dev.tally.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tally.common.flink.FlinkRestClient;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Watches one projection job over Flink's REST API: records read by its sources, the sinks'
+ * end-to-end latency histograms, its latest checkpoint and the TaskManager heap.
+ */
+final class JobWatch {
+
+  /** One sample of the job's progress. */
+  record Sample(double seconds, long recordsRead, double heapUsedBytes) {}
+
+  static final List<String> PERCENTILES = List.of("p50", "p95", "p99", "p999");
+
+  private final FlinkRestClient flink;
+  private final String jobId;
+  private final Map<String, String> sourceCounters = new LinkedHashMap<>();
+  private final Map<String, List<String>> latencyMetrics = new LinkedHashMap<>();
+  private final List<String> dedupVertices = new ArrayList<>();
+
+  JobWatch(FlinkRestClient flink, String jobId) {
+    this.flink = flink;
+    this.jobId = jobId;
+  }
+
+  String jobId() {
+    return jobId;
+  }
+
+  /** Waits until every task runs (the metric ids exist from then on). */
+  void awaitRunning(long timeoutMillis) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + timeoutMillis;
+    while (true) {
+      JsonNode job = flink.job(jobId);
+      String state = job.path("state").asText();
+      boolean allRunning = job.path("vertices").size() > 0;
+      for (JsonNode vertex : job.path("vertices")) {
+        String status = vertex.path("status").asText();
+        allRunning &= status.equals("RUNNING") || status.equals("FINISHED");
+      }
+      if (state.equals("FAILED") || state.equals("CANCELED")) {
+        throw new IllegalStateException("job " + jobId + " is " + state);
+      }
+      if (state.equals("FINISHED")) {
+        discoverMetrics();
+        return;
+      }
+      if (state.equals("RUNNING") && allRunning) {
+        break;
+      }
+      if (System.currentTimeMillis() > deadline) {
+        throw new IllegalStateException("job " + jobId + " not running after " + timeoutMillis);
+      }
+      Thread.sleep(200);
+    }
+    // The REST API's metric store fills in the background: ask until every sink reports.
+    while (true) {
+      discoverMetrics();
+      if (!sourceCounters.isEmpty() && !latencyMetrics.isEmpty()) {
+        return;
+      }
+      if (System.currentTimeMillis() > deadline) {
+        throw new IllegalStateException("job " + jobId + " reports no source or sink metrics");
+      }
+      Thread.sleep(500);
+    }
+  }
+
+  private void discoverMetrics() {
+    sourceCounters.clear();
+    latencyMetrics.clear();
+    dedupVertices.clear();
+    for (FlinkRestClient.Vertex vertex : flink.vertices(jobId)) {
+      if (vertex.name().startsWith("dedup-by-event-id")) {
+        dedupVertices.add(vertex.id());
+      }
+      List<String> latency = new ArrayList<>();
+      for (String id : flink.metricIds(jobId, vertex.id())) {
+        if (id.matches("Source__lane_p\\d\\.numRecordsOut")) {
+          sourceCounters.put(vertex.id(), id);
+        }
+        for (String p : PERCENTILES) {
+          if (id.endsWith(".tally.endToEndLatencyMs_" + p)) {
+            latency.add(id);
+          }
+        }
+      }
+      if (!latency.isEmpty()) {
+        latencyMetrics.put(vertex.id(), latency);
+      }
+    }
+  }
+
+  /** Records the sources have emitted so far. */
+  long recordsRead() {
+    long total = 0;
+    for (Map.Entry<String, String> source : sourceCounters.entrySet()) {
+      Double value =
+          flink
+              .subtaskMetrics(jobId, source.getKey(), List.of(source.getValue()), "sum")
+              .get(source.getValue());
+      total += value == null ? 0 : value.longValue();
+    }
+    return total;
+  }
+
+  /** The TaskManagers' heap in use, summed. */
+  double heapUsed() {
+    double used = 0;
+    for (String tm : flink.taskManagers()) {
+      used +=
+          flink
+              .taskManagerMetrics(tm, List.of("Status.JVM.Memory.Heap.Used"))
+              .getOrDefault("Status.JVM.Memory.Heap.Used", 0.0);
+    }
+    return used;
+  }
+
+  /**
+   * The job's own end-to-end latency (Kafka append time → Valkey acknowledged) per percentile: the
+   * worst over all sink subtasks of each one's recent window (its last 10,000 updates).
+   */
+  Map<String, Double> sinkLatency() {
+    Map<String, Double> worst = new LinkedHashMap<>();
+    for (Map.Entry<String, List<String>> vertex : latencyMetrics.entrySet()) {
+      flink
+          .subtaskMetrics(jobId, vertex.getKey(), vertex.getValue(), "max")
+          .forEach(
+              (id, value) -> {
+                String p = id.substring(id.lastIndexOf('_') + 1);
+                worst.merge(p, value, Math::max);
+              });
+    }
+    return worst;
+  }
+
+  /** Full state size of the dedup vertices (dedup + the user-keyed views chained to it), bytes. */
+  record StateSize(long checkpointId, long dedupChainBytes, long jobBytes) {}
+
+  StateSize latestCheckpoint() {
+    JsonNode latest = flink.checkpoints(jobId).path("latest").path("completed");
+    if (latest.isMissingNode() || latest.isNull()) {
+      return null;
+    }
+    long id = latest.path("id").asLong();
+    JsonNode details = flink.checkpoint(jobId, id);
+    long dedup = 0;
+    for (String vertex : dedupVertices) {
+      dedup += details.path("tasks").path(vertex).path("state_size").asLong();
+    }
+    return new StateSize(id, dedup, latest.path("state_size").asLong());
+  }
+
+  String state() {
+    return flink.state(jobId);
+  }
+
+  JsonNode job() {
+    return flink.job(jobId);
+  }
+}

@@ -1,0 +1,177 @@
+package dev.tally.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+
+/** Writes a run: the JSON file, the PNG chart, and a row in BENCHMARKS.md's table. */
+final class Report {
+
+  static final String TABLE_MARKER = "<!-- bench rows: make bench appends below this line -->";
+  static final String TABLE_HEADER =
+      "| date (UTC) | command | events | plain consumer ev/s | decoding consumer ev/s | catch-up ev/s | ratio | latency outside p50/p95/p99/p99.9 ms | latency sink p50/p95/p99/p99.9 ms | Valkey cmds/ev | script calls/ev | Valkey cores | Valkey MB | PG stmts/ev | RocksDB MB per 1M ids | TM heap peak MB | rebuild ev/s |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+  private final Path results;
+  private final Path markdown;
+
+  Report(Path results, Path markdown) {
+    this.results = results;
+    this.markdown = markdown;
+  }
+
+  Path write(
+      String runId,
+      Map<String, Object> result,
+      List<JobWatch.Sample> timeline,
+      List<LatencyRun.Result> latency)
+      throws IOException {
+    Files.createDirectories(results);
+    Path json = results.resolve(runId + ".json");
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), result);
+    chart(results.resolve(runId + ".png"), timeline, latency);
+    appendRow(result, latency);
+    return json;
+  }
+
+  @SuppressWarnings("unchecked")
+  private void appendRow(Map<String, Object> result, List<LatencyRun.Result> latency)
+      throws IOException {
+    Map<String, Object> workload = (Map<String, Object>) result.get("workload");
+    Map<String, Object> limit = (Map<String, Object>) result.get("limit");
+    Map<String, Object> catchUp = (Map<String, Object>) result.get("catchUp");
+    Map<String, Object> cost = (Map<String, Object>) result.get("cost");
+    StringBuilder outside = new StringBuilder();
+    StringBuilder sink = new StringBuilder();
+    for (LatencyRun.Result run : latency) {
+      String at = "@" + run.targetRate() / 1000 + "k: ";
+      outside.append(outside.isEmpty() ? "" : "<br>").append(at).append(quantiles(run.outsideMs()));
+      sink.append(sink.isEmpty() ? "" : "<br>").append(at).append(quantiles(run.sinkMs()));
+    }
+    Object perMillion = cost.get("rocksdbBytesPerMillionEventIds");
+    String row =
+        String.join(
+                " | ",
+                "",
+                result.get("date").toString().substring(0, 16).replace('T', ' '),
+                "`" + result.get("command") + "`",
+                String.format("%,d", ((Number) workload.get("events")).longValue()),
+                thousands(limit.get("plainConsumerEventsPerSecond")),
+                thousands(limit.get("decodingConsumerEventsPerSecond")),
+                thousands(catchUp.get("eventsPerSecond")),
+                String.format("%.3f", ((Number) catchUp.get("ratioToPlainConsumer")).doubleValue()),
+                outside.toString(),
+                sink.toString(),
+                cost.get("valkeyCommandsPerEvent").toString(),
+                cost.get("valkeyScriptCallsPerEvent").toString(),
+                cost.get("valkeyCpuCores").toString(),
+                mb(cost.get("valkeyUsedMemoryBytes")),
+                cost.get("postgresStatementsPerEvent").toString(),
+                perMillion == null ? "n/a" : mb(perMillion),
+                mb(cost.get("taskManagerHeapPeakBytes")),
+                "not yet (replay job)",
+                "")
+            .trim();
+    String text =
+        Files.exists(markdown)
+            ? Files.readString(markdown, StandardCharsets.UTF_8)
+            : "# Benchmarks\n\n" + TABLE_MARKER + "\n" + TABLE_HEADER + "\n";
+    if (!text.contains(TABLE_MARKER)) {
+      text = text + "\n" + TABLE_MARKER + "\n" + TABLE_HEADER + "\n";
+    }
+    int at = text.indexOf(TABLE_MARKER) + TABLE_MARKER.length() + 1 + TABLE_HEADER.length() + 1;
+    text = text.substring(0, at) + row + "\n" + text.substring(at);
+    Files.writeString(markdown, text, StandardCharsets.UTF_8);
+  }
+
+  private static String quantiles(Map<String, Double> values) {
+    List<String> parts = new ArrayList<>();
+    for (String p : JobWatch.PERCENTILES) {
+      parts.add(LatencyRun.format(values.get(p)));
+    }
+    return String.join("/", parts);
+  }
+
+  private static String thousands(Object value) {
+    return String.format("%,.0f", ((Number) value).doubleValue());
+  }
+
+  private static String mb(Object bytes) {
+    return String.format("%.1f", ((Number) bytes).doubleValue() / 1e6);
+  }
+
+  private static void chart(
+      Path png, List<JobWatch.Sample> timeline, List<LatencyRun.Result> latency)
+      throws IOException {
+    XYChart throughput =
+        new XYChartBuilder()
+            .width(800)
+            .height(450)
+            .title("Catch-up throughput")
+            .xAxisTitle("seconds since submission")
+            .yAxisTitle("events/s (sources, 5 s window)")
+            .build();
+    List<Double> xs = new ArrayList<>();
+    List<Double> ys = new ArrayList<>();
+    for (int i = 5; i < timeline.size(); i++) {
+      JobWatch.Sample now = timeline.get(i);
+      JobWatch.Sample then = timeline.get(i - 5);
+      xs.add(now.seconds());
+      ys.add((now.recordsRead() - then.recordsRead()) / (now.seconds() - then.seconds()));
+    }
+    if (xs.isEmpty()) {
+      xs.add(0.0);
+      ys.add(0.0);
+    }
+    throughput.addSeries("events/s", xs, ys);
+    throughput.getStyler().setLegendVisible(false);
+
+    CategoryChart percentiles =
+        new CategoryChartBuilder()
+            .width(800)
+            .height(450)
+            .title("End-to-end latency (ms)")
+            .xAxisTitle("percentile")
+            .yAxisTitle("ms")
+            .build();
+    for (LatencyRun.Result run : latency) {
+      List<String> names = new ArrayList<>();
+      List<Double> outside = new ArrayList<>();
+      List<Double> sink = new ArrayList<>();
+      for (String p : JobWatch.PERCENTILES) {
+        names.add(p);
+        outside.add(orZero(run.outsideMs().get(p)));
+        sink.add(orZero(run.sinkMs().get(p)));
+      }
+      percentiles.addSeries("outside reader @" + run.targetRate() + "/s", names, outside);
+      percentiles.addSeries("job histogram @" + run.targetRate() + "/s", names, sink);
+    }
+    List<Chart<?, ?>> charts = new ArrayList<>();
+    charts.add(throughput);
+    if (!latency.isEmpty()) {
+      charts.add(percentiles);
+    }
+    BitmapEncoder.saveBitmap(
+        charts,
+        1,
+        charts.size(),
+        png.toString().replaceAll("\\.png$", ""),
+        BitmapEncoder.BitmapFormat.PNG);
+  }
+
+  private static double orZero(Double value) {
+    return value == null || value.isNaN() ? 0 : value;
+  }
+}

@@ -1,0 +1,301 @@
+package dev.tally.common.flink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The few calls of Flink's REST API that Tally's tools make: upload and run a jar, read a job's
+ * state, vertices and metrics, cancel or stop it with a savepoint. Everything goes through the REST
+ * endpoint a session cluster (or a MiniCluster) serves, e.g. {@code http://127.0.0.1:8081}.
+ *
+ * <p>Errors come back as {@link FlinkRestException} carrying Flink's own error text.
+ */
+public final class FlinkRestClient {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final URI base;
+  private final HttpClient http;
+
+  /** A running job's vertex: id and the name of its chained operators. */
+  public record Vertex(String id, String name, int parallelism) {}
+
+  public FlinkRestClient(String baseUrl) {
+    String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
+    this.base = URI.create(trimmed);
+    this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  public URI base() {
+    return base;
+  }
+
+  /** Uploads a job jar; returns the jar id later runs name. */
+  public String uploadJar(Path jar) {
+    String boundary = "tally-" + UUID.randomUUID();
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    try {
+      body.write(
+          ("--"
+                  + boundary
+                  + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
+                  + jar.getFileName()
+                  + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+              .getBytes(StandardCharsets.UTF_8));
+      body.write(Files.readAllBytes(jar));
+      body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + jar, e);
+    }
+    JsonNode reply =
+        send(
+            HttpRequest.newBuilder(uri("/jars/upload"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+    String filename = reply.path("filename").asText();
+    return Path.of(filename).getFileName().toString();
+  }
+
+  /**
+   * Runs an uploaded jar; returns the job id.
+   *
+   * @param savepointPath null to start without state
+   */
+  public String run(
+      String jarId,
+      String entryClass,
+      List<String> args,
+      String savepointPath,
+      boolean allowNonRestoredState) {
+    ObjectNode request = JSON.createObjectNode();
+    request.put("entryClass", entryClass);
+    ArrayNode list = request.putArray("programArgsList");
+    args.forEach(list::add);
+    if (savepointPath != null) {
+      request.put("savepointPath", savepointPath);
+      request.put("allowNonRestoredState", allowNonRestoredState);
+    }
+    JsonNode reply = post("/jars/" + jarId + "/run", request);
+    return reply.path("jobid").asText();
+  }
+
+  /** The job's overview: {@code state}, {@code start-time}, {@code end-time}, vertices, … */
+  public JsonNode job(String jobId) {
+    return get("/jobs/" + jobId);
+  }
+
+  public String state(String jobId) {
+    return job(jobId).path("state").asText();
+  }
+
+  /** Every job the cluster knows, id → state. */
+  public Map<String, String> jobs() {
+    Map<String, String> jobs = new LinkedHashMap<>();
+    for (JsonNode job : get("/jobs").path("jobs")) {
+      jobs.put(job.path("id").asText(), job.path("status").asText());
+    }
+    return jobs;
+  }
+
+  public List<Vertex> vertices(String jobId) {
+    List<Vertex> vertices = new ArrayList<>();
+    for (JsonNode vertex : job(jobId).path("vertices")) {
+      vertices.add(
+          new Vertex(
+              vertex.path("id").asText(),
+              vertex.path("name").asText(),
+              vertex.path("parallelism").asInt()));
+    }
+    return vertices;
+  }
+
+  /** The metric ids a vertex's subtasks report. */
+  public List<String> metricIds(String jobId, String vertexId) {
+    List<String> ids = new ArrayList<>();
+    for (JsonNode metric :
+        getArray("/jobs/" + jobId + "/vertices/" + vertexId + "/subtasks/metrics")) {
+      ids.add(metric.path("id").asText());
+    }
+    return ids;
+  }
+
+  /**
+   * Aggregates of subtask metrics over a vertex's subtasks, metric id → aggregate.
+   *
+   * @param aggregate {@code sum}, {@code max}, {@code min} or {@code avg}
+   */
+  public Map<String, Double> subtaskMetrics(
+      String jobId, String vertexId, List<String> metricIds, String aggregate) {
+    Map<String, Double> values = new LinkedHashMap<>();
+    if (metricIds.isEmpty()) {
+      return values;
+    }
+    String path =
+        "/jobs/"
+            + jobId
+            + "/vertices/"
+            + vertexId
+            + "/subtasks/metrics?get="
+            + encode(String.join(",", metricIds))
+            + "&agg="
+            + aggregate;
+    for (JsonNode metric : getArray(path)) {
+      if (metric.has(aggregate)) {
+        values.put(metric.path("id").asText(), metric.path(aggregate).asDouble());
+      }
+    }
+    return values;
+  }
+
+  /** TaskManager ids. */
+  public List<String> taskManagers() {
+    List<String> ids = new ArrayList<>();
+    for (JsonNode tm : get("/taskmanagers").path("taskmanagers")) {
+      ids.add(tm.path("id").asText());
+    }
+    return ids;
+  }
+
+  /** TaskManager metrics, id → value (e.g. {@code Status.JVM.Memory.Heap.Used}). */
+  public Map<String, Double> taskManagerMetrics(String taskManagerId, List<String> metricIds) {
+    Map<String, Double> values = new LinkedHashMap<>();
+    String path =
+        "/taskmanagers/"
+            + encode(taskManagerId)
+            + "/metrics?get="
+            + encode(String.join(",", metricIds));
+    for (JsonNode metric : getArray(path)) {
+      values.put(metric.path("id").asText(), metric.path("value").asDouble());
+    }
+    return values;
+  }
+
+  /** The job's checkpoint statistics ({@code /jobs/<id>/checkpoints}). */
+  public JsonNode checkpoints(String jobId) {
+    return get("/jobs/" + jobId + "/checkpoints");
+  }
+
+  /** One checkpoint's statistics with per-vertex state sizes. */
+  public JsonNode checkpoint(String jobId, long checkpointId) {
+    return get("/jobs/" + jobId + "/checkpoints/details/" + checkpointId);
+  }
+
+  /** Cancels a job (no savepoint). */
+  public void cancel(String jobId) {
+    send(
+        HttpRequest.newBuilder(uri("/jobs/" + jobId + "?mode=cancel"))
+            .method("PATCH", HttpRequest.BodyPublishers.noBody()));
+  }
+
+  /**
+   * Stops a job with a savepoint into {@code targetDirectory}; returns the trigger id to poll with
+   * {@link #savepointStatus}.
+   */
+  public String stopWithSavepoint(String jobId, String targetDirectory, boolean drain) {
+    ObjectNode request = JSON.createObjectNode();
+    request.put("targetDirectory", targetDirectory);
+    request.put("drain", drain);
+    return post("/jobs/" + jobId + "/stop", request).path("request-id").asText();
+  }
+
+  /**
+   * A savepoint operation's status: {@code IN_PROGRESS} or {@code COMPLETED}, with {@code
+   * operation.location} or {@code operation.failure-cause} when completed.
+   */
+  public JsonNode savepointStatus(String jobId, String triggerId) {
+    return get("/jobs/" + jobId + "/savepoints/" + triggerId);
+  }
+
+  public JsonNode get(String path) {
+    return send(HttpRequest.newBuilder(uri(path)).GET());
+  }
+
+  private Iterable<JsonNode> getArray(String path) {
+    JsonNode node = get(path);
+    return node.isArray() ? node : List.of();
+  }
+
+  private JsonNode post(String path, JsonNode body) {
+    try {
+      return send(
+          HttpRequest.newBuilder(uri(path))
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private JsonNode send(HttpRequest.Builder request) {
+    HttpResponse<String> response;
+    try {
+      response =
+          http.send(
+              request.timeout(Duration.ofSeconds(120)).build(),
+              HttpResponse.BodyHandlers.ofString());
+    } catch (IOException e) {
+      throw new FlinkRestException("Flink REST API at " + base + " unreachable: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FlinkRestException("interrupted while calling " + base, e);
+    }
+    JsonNode body;
+    try {
+      body = response.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(response.body());
+    } catch (IOException e) {
+      throw new FlinkRestException(
+          "Flink REST " + request.build().uri() + " answered non-JSON: " + response.body(), e);
+    }
+    if (response.statusCode() >= 400) {
+      List<String> errors = new ArrayList<>();
+      body.path("errors").forEach(error -> errors.add(error.asText()));
+      throw new FlinkRestException(
+          "Flink REST "
+              + request.build().method()
+              + " "
+              + request.build().uri().getPath()
+              + " failed ("
+              + response.statusCode()
+              + "): "
+              + String.join("; ", errors),
+          null);
+    }
+    return body;
+  }
+
+  private URI uri(String path) {
+    return URI.create(base + path);
+  }
+
+  private static String encode(String value) {
+    return URLEncoder.encode(value, StandardCharsets.UTF_8);
+  }
+
+  /** A failed REST call, with Flink's error text. */
+  public static final class FlinkRestException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public FlinkRestException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}
