@@ -85,7 +85,7 @@ final class JobWatch {
         if (id.matches("Source__lane_p\\d\\.numRecordsOut")) {
           sourceCounters.put(vertex.id(), id);
         }
-        for (String p : PERCENTILES) {
+        for (String p : List.of("median", "p95", "p99", "p999")) {
           if (id.endsWith(".tally.endToEndLatencyMs_" + p)) {
             latency.add(id);
           }
@@ -133,8 +133,12 @@ final class JobWatch {
           .subtaskMetrics(jobId, vertex.getKey(), vertex.getValue(), "max")
           .forEach(
               (id, value) -> {
-                String p = id.substring(id.lastIndexOf('_') + 1);
-                worst.merge(p, value, Math::max);
+                // A subtask with no update yet reports NaN: it has no latency to count.
+                if (!value.isNaN()) {
+                  // Flink reports a histogram's p50 as "median".
+                  String p = id.substring(id.lastIndexOf('_') + 1).replace("median", "p50");
+                  worst.merge(p, value, Math::max);
+                }
               });
     }
     return worst;

@@ -186,7 +186,12 @@ final class LatencyRun {
       // Skip the first sample: its windows still hold the job's start.
       for (Map<String, Double> sample :
           sinkSamples.subList(Math.min(1, sinkSamples.size()), sinkSamples.size())) {
-        sample.forEach((p, v) -> sink.merge(p, v, Math::max));
+        sample.forEach(
+            (p, v) -> {
+              if (!v.isNaN()) {
+                sink.merge(p, v, Math::max);
+              }
+            });
       }
       log.printf(
           "  %,d events/s for %d s: %,d sent in %.1f s; probes seen %d/%d; outside p99 %s ms; sink p99 %s ms%n",
