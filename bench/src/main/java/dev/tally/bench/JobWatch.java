@@ -29,10 +29,6 @@ final class JobWatch {
     this.jobId = jobId;
   }
 
-  String jobId() {
-    return jobId;
-  }
-
   /** Waits until every task runs (the metric ids exist from then on). */
   void awaitRunning(long timeoutMillis) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;

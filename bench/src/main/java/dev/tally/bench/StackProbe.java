@@ -89,10 +89,6 @@ final class StackProbe implements AutoCloseable {
     }
   }
 
-  Jedis valkey() {
-    return valkey;
-  }
-
   private Map<String, String> section(String name) {
     Map<String, String> values = new HashMap<>();
     for (String line : valkey.info(name).split("\r?\n")) {

@@ -24,8 +24,8 @@ import java.util.UUID;
 
 /**
  * The few calls of Flink's REST API that Tally's tools make: upload and run a jar, read a job's
- * state, vertices and metrics, cancel or stop it with a savepoint. Everything goes through the REST
- * endpoint a session cluster (or a MiniCluster) serves, e.g. {@code http://127.0.0.1:8081}.
+ * state, vertices, metrics and checkpoints, cancel it. Everything goes through the REST endpoint a
+ * session cluster (or a MiniCluster) serves, e.g. {@code http://127.0.0.1:8081}.
  *
  * <p>Errors come back as {@link FlinkRestException} carrying Flink's own error text.
  */
@@ -43,10 +43,6 @@ public final class FlinkRestClient {
     String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
     this.base = URI.create(trimmed);
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-  }
-
-  public URI base() {
-    return base;
   }
 
   /** Uploads a job jar; returns the jar id later runs name. */
@@ -105,15 +101,6 @@ public final class FlinkRestClient {
 
   public String state(String jobId) {
     return job(jobId).path("state").asText();
-  }
-
-  /** Every job the cluster knows, id → state. */
-  public Map<String, String> jobs() {
-    Map<String, String> jobs = new LinkedHashMap<>();
-    for (JsonNode job : get("/jobs").path("jobs")) {
-      jobs.put(job.path("id").asText(), job.path("status").asText());
-    }
-    return jobs;
   }
 
   public List<Vertex> vertices(String jobId) {
@@ -206,26 +193,7 @@ public final class FlinkRestClient {
             .method("PATCH", HttpRequest.BodyPublishers.noBody()));
   }
 
-  /**
-   * Stops a job with a savepoint into {@code targetDirectory}; returns the trigger id to poll with
-   * {@link #savepointStatus}.
-   */
-  public String stopWithSavepoint(String jobId, String targetDirectory, boolean drain) {
-    ObjectNode request = JSON.createObjectNode();
-    request.put("targetDirectory", targetDirectory);
-    request.put("drain", drain);
-    return post("/jobs/" + jobId + "/stop", request).path("request-id").asText();
-  }
-
-  /**
-   * A savepoint operation's status: {@code IN_PROGRESS} or {@code COMPLETED}, with {@code
-   * operation.location} or {@code operation.failure-cause} when completed.
-   */
-  public JsonNode savepointStatus(String jobId, String triggerId) {
-    return get("/jobs/" + jobId + "/savepoints/" + triggerId);
-  }
-
-  public JsonNode get(String path) {
+  private JsonNode get(String path) {
     return send(HttpRequest.newBuilder(uri(path)).GET());
   }
 
