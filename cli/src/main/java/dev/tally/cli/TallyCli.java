@@ -1,5 +1,6 @@
 package dev.tally.cli;
 
+import dev.tally.common.flink.FlinkRestClient;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -15,12 +16,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = TallyCli.Version.class,
     description =
-        "Tally: event-sourced views on Apache Flink. Manage the event log's topics and load.",
+        "Tally: event-sourced views on Apache Flink. Manage the event log's topics and load, read the views, replay the log.",
     subcommands = {
       TopicsCommand.class,
       ProduceCommand.class,
       LagCommand.class,
       ViewCommand.class,
+      ReplayCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class TallyCli {
@@ -38,7 +40,8 @@ public final class TallyCli {
           // anything else keeps its stack trace for a bug report.
           PrintWriter err = cmd.getErr();
           if (exception instanceof IllegalArgumentException
-              || exception instanceof IllegalStateException) {
+              || exception instanceof IllegalStateException
+              || exception instanceof FlinkRestClient.FlinkRestException) {
             err.println(
                 cmd.getCommandSpec().qualifiedName() + ": error: " + exception.getMessage());
           } else {

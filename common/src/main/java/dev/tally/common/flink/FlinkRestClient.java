@@ -186,6 +186,88 @@ public final class FlinkRestClient {
     return get("/jobs/" + jobId + "/checkpoints/details/" + checkpointId);
   }
 
+  /** A job the cluster knows: id, name, state ({@code RUNNING}, {@code FINISHED}, …). */
+  public record Job(String id, String name, String state, long startTime) {}
+
+  /** Every job the cluster knows, newest first. */
+  public List<Job> jobs() {
+    List<Job> jobs = new ArrayList<>();
+    for (JsonNode job : get("/jobs/overview").path("jobs")) {
+      jobs.add(
+          new Job(
+              job.path("jid").asText(),
+              job.path("name").asText(),
+              job.path("state").asText(),
+              job.path("start-time").asLong()));
+    }
+    jobs.sort((a, b) -> Long.compare(b.startTime(), a.startTime()));
+    return jobs;
+  }
+
+  /**
+   * The job's global parameters ({@code execution-config.user-config}): what a job published about
+   * itself, e.g. the projection job's arguments.
+   */
+  public Map<String, String> userConfig(String jobId) {
+    Map<String, String> config = new LinkedHashMap<>();
+    get("/jobs/" + jobId + "/config")
+        .path("execution-config")
+        .path("user-config")
+        .fields()
+        .forEachRemaining(field -> config.put(field.getKey(), field.getValue().asText()));
+    return config;
+  }
+
+  /**
+   * Stops a job with a savepoint ({@code POST /jobs/<id>/stop}, no drain: timers and windows stay
+   * in state) and waits for it; returns the savepoint's path.
+   *
+   * @param targetDirectory null for the cluster's {@code execution.checkpointing.savepoint-dir}
+   * @throws FlinkRestException when the savepoint fails (the job then keeps running)
+   */
+  public String stopWithSavepoint(String jobId, String targetDirectory, Duration timeout) {
+    ObjectNode request = JSON.createObjectNode();
+    request.put("drain", false);
+    if (targetDirectory != null) {
+      request.put("targetDirectory", targetDirectory);
+    }
+    String trigger = post("/jobs/" + jobId + "/stop", request).path("request-id").asText();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode status = get("/jobs/" + jobId + "/savepoints/" + trigger);
+      if ("COMPLETED".equals(status.path("status").path("id").asText())) {
+        JsonNode operation = status.path("operation");
+        if (operation.has("location")) {
+          return operation.path("location").asText();
+        }
+        throw new FlinkRestException(
+            "savepoint of job "
+                + jobId
+                + " failed: "
+                + firstLine(operation.path("failure-cause").path("stack-trace").asText()),
+            null);
+      }
+      sleep(Duration.ofMillis(250));
+    }
+    throw new FlinkRestException(
+        "savepoint of job " + jobId + " not done within " + timeout + " (trigger " + trigger + ")",
+        null);
+  }
+
+  private static String firstLine(String text) {
+    int newline = text.indexOf('\n');
+    return newline < 0 ? text : text.substring(0, newline);
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new FlinkRestException("interrupted", e);
+    }
+  }
+
   /** Cancels a job (no savepoint). */
   public void cancel(String jobId) {
     send(

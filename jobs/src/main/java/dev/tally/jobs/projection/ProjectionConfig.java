@@ -1,6 +1,7 @@
 package dev.tally.jobs.projection;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.replay.Position;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.views.PointsRules;
 import dev.tally.jobs.views.ViewContext;
@@ -13,10 +14,13 @@ import java.util.List;
  * then passed down and never re-read.
  *
  * @param kafkaProperties extra Kafka consumer properties for the lane sources
- * @param start where each lane's source starts: {@code committed} (the group's offsets, earliest
- *     where it has none), {@code earliest} or {@code latest}
- * @param stop {@code none} (run on) or {@code latest} (bounded: stop at the end offsets seen at
- *     start, then finish once every view is written)
+ * @param start where each lane's source starts without a checkpoint: {@code committed} (the group's
+ *     offsets, earliest where it has none) or a {@link Position} ({@code earliest}, {@code latest},
+ *     {@code timestamp:…}, {@code group:…}, {@code topic:partition:offset,…})
+ * @param stop {@code none} (run on) or an end {@link Position} (bounded: stop there, then finish
+ *     once every view is written)
+ * @param sourceId appended to the sources' uids: a new value makes a job restored from a savepoint
+ *     read from {@code start} instead of the saved offsets (replay repair); empty by default
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
@@ -29,6 +33,7 @@ public record ProjectionConfig(
     String groupId,
     String start,
     String stop,
+    String sourceId,
     Duration dedupHorizon,
     Duration checkpointInterval,
     String checkpointDir,
@@ -50,16 +55,25 @@ public record ProjectionConfig(
     int parallelism)
     implements Serializable {
 
-  public static final List<String> STARTS = List.of("committed", "earliest", "latest");
-  public static final List<String> STOPS = List.of("none", "latest");
+  public static final String COMMITTED = "committed";
+  public static final String NO_STOP = "none";
 
   public ProjectionConfig {
     lanes = List.copyOf(lanes);
     kafkaProperties = java.util.Map.copyOf(kafkaProperties);
     require(!bootstrapServers.isBlank(), "--bootstrap-servers is empty");
     require(!lanes.isEmpty(), "--lanes names no lane; accepted: p0, p1, p2");
-    require(STARTS.contains(start), "--start '" + start + "' is not one of " + STARTS);
-    require(STOPS.contains(stop), "--stop '" + stop + "' is not one of " + STOPS);
+    if (!COMMITTED.equals(start)) {
+      position("--start", start, "committed, ");
+    }
+    if (!NO_STOP.equals(stop)) {
+      require(
+          !(position("--stop", stop, "none, ") instanceof Position.Earliest),
+          "--stop earliest would read nothing; use latest, timestamp:…, group:… or topic:partition:offset,…");
+    }
+    require(
+        sourceId.matches("[A-Za-z0-9_.-]*"),
+        "--source-id '" + sourceId + "' may hold letters, digits, _ . - only");
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
@@ -79,6 +93,32 @@ public record ProjectionConfig(
   /** What the views of one lane's pipeline are given. */
   public ViewContext viewContext(String lane) {
     return new ViewContext(rules, allowedLateness, writer, lane);
+  }
+
+  /** The start position; null for {@code committed}. */
+  public Position startPosition() {
+    return COMMITTED.equals(start) ? null : Position.parse(start);
+  }
+
+  /** The end position; null for a continuous run. */
+  public Position stopPosition() {
+    return NO_STOP.equals(stop) ? null : Position.parse(stop);
+  }
+
+  private static Position position(String option, String text, String alsoAccepted) {
+    try {
+      return Position.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          option
+              + " '"
+              + text
+              + "': "
+              + e.getMessage()
+              + " (also accepted: "
+              + alsoAccepted.replaceAll(", $", "")
+              + ")");
+    }
   }
 
   private static boolean positive(Duration duration) {

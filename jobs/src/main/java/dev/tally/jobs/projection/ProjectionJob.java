@@ -1,7 +1,11 @@
 package dev.tally.jobs.projection;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.flink.JobArguments;
 import dev.tally.common.kafka.EventTopics;
+import dev.tally.common.replay.Position;
+import dev.tally.common.replay.PositionResolver;
+import dev.tally.common.replay.ReplayRange;
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.DeadLetter;
@@ -21,8 +25,11 @@ import dev.tally.jobs.views.Views;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
+import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Source;
@@ -38,7 +45,10 @@ import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The live projection: the log into the views.
@@ -70,17 +80,14 @@ public final class ProjectionJob {
       return;
     }
     ProjectionConfig config = parsed.get();
+    // Resolved before anything starts: a bad position fails the submission with its reason.
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = kafkaSources(config);
     migrate(config);
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-    build(
-        env,
-        kafkaSources(
-            config,
-            startingOffsets(config.start()),
-            "latest".equals(config.stop()) ? OffsetsInitializer.latest() : null),
-        productionSinks(config),
-        config);
+    // Published in the job's config (REST /jobs/<id>/config) so tally replay can restart it.
+    env.getConfig().setGlobalJobParameters(new PublishedArguments(List.of(args)));
+    build(env, sources, productionSinks(config), config);
     env.execute(
         "tally-projection " + config.writer() + " g" + config.generation() + " " + config.lanes());
   }
@@ -128,7 +135,7 @@ public final class ProjectionJob {
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime())
             .withIdleness(config.idleness());
     DataStream<SourceRecord> records =
-        env.fromSource(source, watermarks, "lane " + name).uid(context.uid(UID_SOURCE));
+        env.fromSource(source, watermarks, "lane " + name).uid(sourceUid(context, config));
 
     SingleOutputStreamOperator<FoldEvent> events =
         records
@@ -181,17 +188,68 @@ public final class ProjectionJob {
         .name(context.name("dead-letters"));
   }
 
+  /** A lane source's uid: {@code source-<lane>}, plus {@code -<source id>} when one is set. */
+  static String sourceUid(ViewContext context, ProjectionConfig config) {
+    String uid = context.uid(UID_SOURCE);
+    return config.sourceId().isEmpty() ? uid : uid + "-" + config.sourceId();
+  }
+
   /**
-   * One Kafka source per lane, starting at {@code start} when there is no checkpoint; bounded at
-   * {@code stop} unless it is null.
+   * One Kafka source per lane, from {@code --start} to {@code --stop}. Positions that need the
+   * broker (timestamps, groups, explicit offsets) are resolved and checked here, once, with the
+   * same resolver {@code tally replay} uses.
    */
-  public static Map<Lane, Source<SourceRecord, ?, ?>> kafkaSources(
-      ProjectionConfig config, OffsetsInitializer start, OffsetsInitializer stop) {
+  public static Map<Lane, Source<SourceRecord, ?, ?>> kafkaSources(ProjectionConfig config) {
+    Position start = config.startPosition();
+    Position stop = config.stopPosition();
+    List<String> topics = config.lanes().stream().map(l -> l.topic(config.topicPrefix())).toList();
+    Map<TopicPartition, Long> startOffsets = null;
+    Map<TopicPartition, Long> stopOffsets = null;
+    if (needsBroker(start) || needsBroker(stop)) {
+      Properties admin = new Properties();
+      admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+      try (Admin client = Admin.create(admin)) {
+        PositionResolver resolver = new PositionResolver(client);
+        ReplayRange range =
+            resolver.range(start == null ? new Position.Earliest() : start, stop, topics);
+        startOffsets = needsBroker(start) ? range.start() : null;
+        stopOffsets = needsBroker(stop) ? range.end() : null;
+      }
+    }
     Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
     for (Lane lane : config.lanes()) {
-      sources.put(lane, kafkaSource(config, lane, start, stop));
+      String topic = lane.topic(config.topicPrefix());
+      sources.put(
+          lane,
+          kafkaSource(
+              config,
+              lane,
+              startOffsets != null
+                  ? OffsetsInitializer.offsets(forTopic(startOffsets, topic))
+                  : startingOffsets(config.start()),
+              stopOffsets != null
+                  ? OffsetsInitializer.offsets(forTopic(stopOffsets, topic))
+                  : stop == null ? null : OffsetsInitializer.latest()));
     }
     return sources;
+  }
+
+  private static boolean needsBroker(Position position) {
+    return position != null
+        && !(position instanceof Position.Earliest)
+        && !(position instanceof Position.Latest);
+  }
+
+  private static Map<TopicPartition, Long> forTopic(
+      Map<TopicPartition, Long> offsets, String topic) {
+    Map<TopicPartition, Long> selected = new LinkedHashMap<>();
+    offsets.forEach(
+        (partition, offset) -> {
+          if (partition.topic().equals(topic)) {
+            selected.put(partition, offset);
+          }
+        });
+    return selected;
   }
 
   /** A lane's source; bounded at {@code stop} when given (replays, tests). */
@@ -214,13 +272,30 @@ public final class ProjectionJob {
     return builder.build();
   }
 
-  /** The starting offsets a {@code --start} value names. */
+  /** The starting offsets of {@code committed}, {@code earliest} or {@code latest}. */
   public static OffsetsInitializer startingOffsets(String start) {
     return switch (start) {
       case "earliest" -> OffsetsInitializer.earliest();
       case "latest" -> OffsetsInitializer.latest();
-      default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+      case ProjectionConfig.COMMITTED ->
+          OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+      default -> throw new IllegalArgumentException("not a broker-free start: " + start);
     };
+  }
+
+  /** The job's arguments as global job parameters (see {@link JobArguments}). */
+  static final class PublishedArguments extends ExecutionConfig.GlobalJobParameters {
+    private static final long serialVersionUID = 1L;
+    private final Map<String, String> parameters;
+
+    PublishedArguments(List<String> args) {
+      this.parameters = new JobArguments(args).toParameters();
+    }
+
+    @Override
+    public Map<String, String> toMap() {
+      return parameters;
+    }
   }
 
   /** Valkey, PostgreSQL (when configured) and the dead-letter topic. */

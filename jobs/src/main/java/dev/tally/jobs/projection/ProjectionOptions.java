@@ -74,15 +74,22 @@ public final class ProjectionOptions {
       names = "--start",
       defaultValue = "committed",
       description =
-          "Where to start without a checkpoint: committed (the group's offsets, earliest where none), earliest, latest (default: ${DEFAULT-VALUE}).")
+          "Where to start without a checkpoint (or with a new --source-id): committed (the group's offsets, earliest where none), earliest, latest, timestamp:<ISO-8601 or epoch ms>, group:<group id>, topic:partition:offset,… (default: ${DEFAULT-VALUE}).")
   String start;
 
   @Option(
       names = "--stop",
       defaultValue = "none",
       description =
-          "none: run on; latest: stop at the end offsets seen at start and finish once every view is written (benchmarks, bounded replays) (default: ${DEFAULT-VALUE}).")
+          "none: run on; else an end position (latest, timestamp:…, group:…, topic:partition:offset,…): stop there and finish once every view is written (bounded replays, benchmarks) (default: ${DEFAULT-VALUE}).")
   String stop;
+
+  @Option(
+      names = "--source-id",
+      defaultValue = "",
+      description =
+          "Appended to the Kafka sources' uids. A new value makes a job restored from a savepoint read from --start instead of the saved offsets (tally replay repair sets it) (default: none).")
+  String sourceId;
 
   @Option(
       names = "--dedup-horizon",
@@ -261,6 +268,7 @@ public final class ProjectionOptions {
         groupId,
         start,
         stop,
+        sourceId,
         duration("--dedup-horizon", dedupHorizon),
         duration("--checkpoint-interval", checkpointInterval),
         checkpointDir,

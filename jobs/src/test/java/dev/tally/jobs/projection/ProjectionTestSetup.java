@@ -65,6 +65,7 @@ final class ProjectionTestSetup {
             "projection-" + prefix,
             "earliest",
             "none",
+            "",
             Duration.ofDays(7),
             checkpointInterval,
             null,

@@ -1,0 +1,584 @@
+package dev.tally.cli;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobArguments;
+import dev.tally.common.replay.GenerationComparison;
+import dev.tally.common.replay.Generations;
+import dev.tally.common.replay.Position;
+import dev.tally.common.replay.PositionResolver;
+import dev.tally.common.replay.ReplayRange;
+import dev.tally.common.views.ValkeyEndpoint;
+import io.valkey.UnifiedJedis;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * What {@code tally replay} does, over Flink's REST API, Kafka's AdminClient and the view stores.
+ * The projection jobs publish their arguments ({@link JobArguments}); every operation derives the
+ * job it starts from the live one's arguments, changing only what the operation is about.
+ */
+final class Replay implements AutoCloseable {
+
+  static final String ENTRY_CLASS = "dev.tally.jobs.projection.ProjectionJob";
+  static final String LAST_SWITCH_KEY = "tally:replay:last";
+
+  /** Where things are and how long to wait; null connection fields come from the live job. */
+  record Settings(
+      String flinkUrl,
+      String bootstrapServers,
+      String valkey,
+      String jdbcUrl,
+      String jdbcUser,
+      Path jar,
+      String savepointDir,
+      Duration timeout,
+      Duration progressInterval) {}
+
+  /** A running projection job and the arguments it published. */
+  record TallyJob(String id, String name, JobArguments args) {
+    int generation() {
+      return Integer.parseInt(args.value("--generation", "1"));
+    }
+
+    List<String> topics() {
+      String prefix = args.value("--topic-prefix", "");
+      List<String> topics = new ArrayList<>();
+      for (String lane : args.value("--lanes", "p0,p1,p2").split(",")) {
+        String topic = Lane.parse(lane.trim()).topic(prefix);
+        if (!topics.contains(topic)) {
+          topics.add(topic);
+        }
+      }
+      return topics;
+    }
+
+    @Override
+    public String toString() {
+      return id + " (" + name + ")";
+    }
+  }
+
+  private final Settings settings;
+  private final FlinkRestClient flink;
+  private final PrintWriter out;
+  private String uploadedJar;
+
+  Replay(Settings settings, PrintWriter out) {
+    this.settings = settings;
+    this.flink = new FlinkRestClient(settings.flinkUrl());
+    this.out = out;
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  /** Running jobs that published Tally projection arguments, newest first. */
+  List<TallyJob> runningJobs() {
+    List<TallyJob> jobs = new ArrayList<>();
+    for (FlinkRestClient.Job job : flink.jobs()) {
+      if (!"RUNNING".equals(job.state())) {
+        continue;
+      }
+      Map<String, String> config = flink.userConfig(job.id());
+      if (config.containsKey(JobArguments.KEY)) {
+        jobs.add(new TallyJob(job.id(), job.name(), JobArguments.fromParameters(config, job.id())));
+      }
+    }
+    return jobs;
+  }
+
+  /** The job given by id, or the one running job that writes {@code generation}. */
+  TallyJob job(String id, int generation) {
+    if (id != null) {
+      Map<String, String> config = flink.userConfig(id);
+      String state = flink.state(id);
+      if (!"RUNNING".equals(state)) {
+        throw new IllegalStateException("job " + id + " is " + state + ", not RUNNING");
+      }
+      String name = flink.job(id).path("name").asText();
+      return new TallyJob(id, name, JobArguments.fromParameters(config, id));
+    }
+    List<TallyJob> writers =
+        runningJobs().stream().filter(job -> job.generation() == generation).toList();
+    if (writers.isEmpty()) {
+      throw new IllegalStateException(
+          "no running Tally projection job writes generation "
+              + generation
+              + " on "
+              + settings.flinkUrl()
+              + "; start one (make demo) or name it with --job");
+    }
+    if (writers.size() > 1) {
+      throw new IllegalStateException(
+          "several running jobs write generation "
+              + generation
+              + ": "
+              + writers
+              + "; pick one with --job");
+    }
+    return writers.get(0);
+  }
+
+  // ---------------------------------------------------------------- plan
+
+  /** Resolves a range over the job's topics (or {@code topics} when given) and prints it. */
+  ReplayRange plan(List<String> topics, String bootstrap, Position from, Position to) {
+    ReplayRange range;
+    try (Admin admin = admin(bootstrap)) {
+      range = new PositionResolver(admin).range(from, to, topics);
+    }
+    out.printf(
+        "replay plan: from %s to %s%n",
+        from,
+        to == null ? "the end (continuous; counted to the end offsets now)" : to + " (bounded)");
+    out.printf(
+        "%-24s %14s %14s %14s %14s%n",
+        "topic:partition", "retained from", "start", "end", "events");
+    List<TopicPartition> order = new ArrayList<>(range.start().keySet());
+    order.sort(
+        Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+    for (TopicPartition tp : order) {
+      long start = range.start().get(tp);
+      long end = range.end().get(tp);
+      out.printf(
+          "%-24s %,14d %,14d %,14d %,14d%n",
+          tp.topic() + ":" + tp.partition(),
+          range.retained().get(tp).earliest(),
+          start,
+          end,
+          end - start);
+    }
+    out.printf("total: %,d events in %d partitions%n", range.events(), order.size());
+    out.flush();
+    return range;
+  }
+
+  String bootstrap(TallyJob job) {
+    return settings.bootstrapServers() != null
+        ? settings.bootstrapServers()
+        : job.args().value("--bootstrap-servers", null);
+  }
+
+  // ---------------------------------------------------------------- repair
+
+  /**
+   * Stops the live job with a savepoint and restarts it from there with its sources at {@code
+   * from}: dedup state skips what was applied, missed events change the views. Returns the new
+   * job's id.
+   */
+  String repair(TallyJob live, Position from, boolean wait) {
+    ReplayRange range = plan(live.topics(), bootstrap(live), from, null);
+    out.printf("stopping %s with a savepoint …%n", live);
+    out.flush();
+    String savepoint =
+        flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
+    out.printf("savepoint: %s%n", savepoint);
+    JobArguments args =
+        live.args()
+            .with("--start", range.startSpec())
+            .with("--source-id", "repair-" + Instant.now().getEpochSecond());
+    String jobId = submit(args, savepoint, true);
+    out.printf(
+        "repair job %s restored from the savepoint (dedup and view state kept), sources at the plan's start%n",
+        jobId);
+    out.flush();
+    if (wait) {
+      follow(jobId, live.topics(), range.start(), () -> range.end(), 0, false);
+      out.printf("repair done: %s read the range and runs on as the live job%n", jobId);
+    }
+    out.flush();
+    return jobId;
+  }
+
+  // ---------------------------------------------------------------- rebuild
+
+  /**
+   * Starts a fresh job (empty state) that reads {@code from}..{@code to} into the next generation
+   * while the live one keeps serving; waits until it has caught up when asked. Returns its id.
+   */
+  String rebuild(
+      TallyJob live, Position from, Position to, int generation, long readyLag, boolean wait) {
+    int served;
+    try (Generations generations = generations(live)) {
+      served = generations.servedInValkey();
+      int highest = served;
+      for (TallyJob job : runningJobs()) {
+        highest = Math.max(highest, job.generation());
+      }
+      if (generation == 0) {
+        generation = highest + 1;
+      }
+      if (generation == served) {
+        throw new IllegalArgumentException(
+            "generation " + generation + " is the one readers are served; rebuild into another");
+      }
+      int existing = generations.keys(generation).size();
+      if (existing > 0) {
+        throw new IllegalStateException(
+            "generation "
+                + generation
+                + " already has "
+                + existing
+                + " Valkey keys (an earlier rebuild?); pick another with --generation");
+      }
+    }
+    ReplayRange range = plan(live.topics(), bootstrap(live), from, to);
+    JobArguments args =
+        live.args()
+            .without("--source-id")
+            .with("--generation", Integer.toString(generation))
+            .with("--start", range.startSpec())
+            .with(
+                "--group-id",
+                live.args().value("--group-id", "tally-projection") + "-g" + generation);
+    args = range.bounded() ? args.with("--stop", range.endSpec()) : args.without("--stop");
+    String jobId = submit(args, null, false);
+    out.printf(
+        "rebuild job %s writes generation %d (readers stay on %d)%n", jobId, generation, served);
+    out.flush();
+    if (wait) {
+      if (range.bounded()) {
+        follow(jobId, live.topics(), range.start(), () -> range.end(), 0, true);
+      } else {
+        follow(jobId, live.topics(), range.start(), () -> endOffsets(live), readyLag, false);
+      }
+      out.printf(
+          "generation %d has caught up; check and switch readers with: tally replay cutover%n",
+          generation);
+    }
+    out.flush();
+    return jobId;
+  }
+
+  // ---------------------------------------------------------------- cutover, rollback
+
+  /**
+   * Switches readers from the live generation to {@code next}'s: waits until next has caught up,
+   * stops the live job with a savepoint (its generation is then frozen), waits until next has read
+   * past where it stopped, compares the two, flips both stores, and retires the old generation (its
+   * keys expire after {@code grace}). Refused on a difference unless {@code force}; the live job is
+   * then restarted from its savepoint and nothing changed for readers.
+   */
+  void switchOver(
+      TallyJob live,
+      TallyJob next,
+      boolean force,
+      Duration grace,
+      long readyLag,
+      Duration verifyTimeout,
+      Runnable beforeFlip) {
+    int from = live.generation();
+    int to = next.generation();
+    try (Generations generations = generations(live)) {
+      int served = generations.servedInValkey();
+      if (served != from) {
+        throw new IllegalStateException(
+            "readers are served generation " + served + ", not " + from + " (the live job's)");
+      }
+      out.printf("waiting for generation %d (%s) to catch up …%n", to, next.id());
+      out.flush();
+      follow(next.id(), next.topics(), Map.of(), () -> endOffsets(live), readyLag, false);
+      out.printf(
+          "stopping the live job %s with a savepoint (generation %d freezes) …%n", live, from);
+      out.flush();
+      String savepoint =
+          flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
+      out.printf("savepoint: %s%n", savepoint);
+      Map<TopicPartition, Long> frozenAt = endOffsets(live);
+      follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
+      GenerationComparison comparison = compare(generations, from, to, verifyTimeout);
+      comparison.print(out);
+      if (!comparison.clean() && !force) {
+        String restarted = submit(live.args(), savepoint, false);
+        throw new IllegalStateException(
+            "cutover refused: generation "
+                + to
+                + " differs from "
+                + from
+                + " (above); readers stay on "
+                + from
+                + ", its job restarted from the savepoint as "
+                + restarted
+                + ". Use --force to switch anyway.");
+      }
+      beforeFlip.run();
+      generations.flip(from, to);
+      out.printf(
+          "readers now served generation %d (Valkey: one Lua call; PostgreSQL: one transaction)%n",
+          to);
+      int keys = generations.retire(from, grace);
+      int purged = generations.purgeExpired();
+      out.printf(
+          "generation %d retired: %,d Valkey keys expire at %s; rollback possible until then%s%n",
+          from,
+          keys,
+          generations.retiredUntil(from),
+          purged > 0 ? "; purged " + purged + " expired PostgreSQL rows" : "");
+      Map<String, String> record = new LinkedHashMap<>();
+      record.put("from", Integer.toString(from));
+      record.put("to", Integer.toString(to));
+      record.put("fromJob", live.id());
+      record.put("fromSavepoint", savepoint);
+      record.put("fromArgs", live.args().toParameters().get(JobArguments.KEY));
+      record.put("at", Instant.now().toString());
+      UnifiedJedis valkey = generations.valkeyClient();
+      valkey.del(LAST_SWITCH_KEY);
+      valkey.hset(LAST_SWITCH_KEY, record);
+      out.flush();
+    }
+  }
+
+  /** Brings the previous generation back: restarts its job from its savepoint, then switches. */
+  void rollback(
+      TallyJob current, boolean force, Duration grace, long readyLag, Duration verifyTimeout) {
+    Map<String, String> last;
+    try (Generations generations = generations(current)) {
+      last = generations.valkeyClient().hgetAll(LAST_SWITCH_KEY);
+      if (last.isEmpty()) {
+        throw new IllegalStateException(
+            "no cutover recorded (" + LAST_SWITCH_KEY + "); nothing to roll back");
+      }
+      int previous = Integer.parseInt(last.get("from"));
+      int served = generations.servedInValkey();
+      if (served != Integer.parseInt(last.get("to"))) {
+        throw new IllegalStateException(
+            "the last cutover went to " + last.get("to") + " but readers are served " + served);
+      }
+      if (generations.retiredUntil(previous) == null) {
+        throw new IllegalStateException(
+            "generation " + previous + " has expired (or was never retired); rebuild instead");
+      }
+    }
+    int previousGeneration = Integer.parseInt(last.get("from"));
+    for (TallyJob job : runningJobs()) {
+      if (job.generation() == previousGeneration) {
+        throw new IllegalStateException(
+            "job "
+                + job
+                + " already writes generation "
+                + previousGeneration
+                + "; cancel it first (rollback restarts that generation's job from its savepoint)");
+      }
+    }
+    JobArguments previousArgs =
+        JobArguments.fromParameters(
+            Map.of(JobArguments.KEY, last.get("fromArgs")), last.get("fromJob"));
+    out.printf(
+        "restarting generation %s's job from %s …%n", last.get("from"), last.get("fromSavepoint"));
+    String restarted = submit(previousArgs, last.get("fromSavepoint"), false);
+    TallyJob previousJob = new TallyJob(restarted, "restarted g" + last.get("from"), previousArgs);
+    int previous = previousJob.generation();
+    switchOver(
+        current,
+        previousJob,
+        force,
+        grace,
+        readyLag,
+        verifyTimeout,
+        () -> {
+          try (Generations generations = generations(current)) {
+            generations.restore(previous);
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------- status
+
+  void status() {
+    List<TallyJob> jobs = runningJobs();
+    TallyJob any = jobs.isEmpty() ? null : jobs.get(0);
+    if (any == null && settings.valkey() == null) {
+      out.println("no running Tally projection job, and no --valkey given: nothing to show");
+      out.flush();
+      return;
+    }
+    try (Generations generations = generations(any)) {
+      Integer pg = generations.servedInPostgres();
+      out.printf(
+          "served generation: Valkey %d%s%n",
+          generations.servedInValkey(), pg == null ? "" : ", PostgreSQL " + pg);
+      out.println("running projection jobs:");
+      for (TallyJob job : jobs) {
+        Map<TopicPartition, Long> ends = endOffsets(job);
+        Map<TopicPartition, Long> at =
+            new ReplayProgress(flink, job.id(), job.topics(), out).positions();
+        long lag = 0;
+        for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
+          lag += Math.max(0, end.getValue() - at.getOrDefault(end.getKey(), 0L));
+        }
+        out.printf(
+            "  %s  generation %d  lanes %s  group %s  lag %s%n",
+            job,
+            job.generation(),
+            job.args().value("--lanes", "p0,p1,p2"),
+            job.args().value("--group-id", "tally-projection"),
+            at.isEmpty()
+                ? "unknown yet (no source offsets reported before its first record or checkpoint)"
+                : String.format("%,d events", lag));
+      }
+      if (jobs.isEmpty()) {
+        out.println("  (none)");
+      }
+      Map<String, String> last = generations.valkeyClient().hgetAll(LAST_SWITCH_KEY);
+      if (!last.isEmpty()) {
+        int previous = Integer.parseInt(last.get("from"));
+        Instant until = generations.retiredUntil(previous);
+        out.printf(
+            "last cutover: generation %s → %s at %s; generation %s %s%n",
+            last.get("from"),
+            last.get("to"),
+            last.get("at"),
+            last.get("from"),
+            until == null
+                ? "has expired (no rollback)"
+                : "kept until " + until + " (rollback possible)");
+      }
+      for (Generations.Retired retired : generations.retired()) {
+        out.printf(
+            "retired in PostgreSQL: generation %d, rows purged after %s%n",
+            retired.generation(), retired.expiresAt());
+      }
+    }
+    out.flush();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private GenerationComparison compare(
+      Generations generations, int live, int next, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    GenerationComparison comparison = GenerationComparison.compare(generations, live, next);
+    // The last events read may still be on their way to Valkey: look again for a while.
+    while (!comparison.clean() && System.nanoTime() < deadline) {
+      sleep(Duration.ofSeconds(1));
+      comparison = GenerationComparison.compare(generations, live, next);
+    }
+    return comparison;
+  }
+
+  /**
+   * Prints progress until every partition's read position reaches {@code target} minus {@code
+   * allowedLag} events in total, or (bounded) the job finished.
+   */
+  private void follow(
+      String jobId,
+      List<String> topics,
+      Map<TopicPartition, Long> start,
+      Supplier<Map<TopicPartition, Long>> target,
+      long allowedLag,
+      boolean untilFinished) {
+    ReplayProgress progress = new ReplayProgress(flink, jobId, topics, out);
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
+    while (true) {
+      String state = flink.state(jobId);
+      if (untilFinished && "FINISHED".equals(state)) {
+        out.printf("job %s finished: the bounded range is read and written%n", jobId);
+        return;
+      }
+      if (List.of("FAILED", "FAILING", "CANCELED", "CANCELLING", "SUSPENDED", "FINISHED")
+          .contains(state)) {
+        throw new IllegalStateException(
+            "job " + jobId + " is " + state + "; see " + settings.flinkUrl() + "/#/job/" + jobId);
+      }
+      long left = progress.report(start, target.get());
+      if (!untilFinished && left <= allowedLag && !progress.positions().isEmpty()) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "job "
+                + jobId
+                + " still has "
+                + left
+                + " events to read after "
+                + settings.timeout()
+                + " (--timeout); it keeps running");
+      }
+      sleep(settings.progressInterval());
+    }
+  }
+
+  private Map<TopicPartition, Long> endOffsets(TallyJob job) {
+    try (Admin admin = admin(bootstrap(job))) {
+      Map<TopicPartition, Long> ends = new HashMap<>();
+      new PositionResolver(admin)
+          .retained(job.topics())
+          .forEach((tp, retained) -> ends.put(tp, retained.end()));
+      return ends;
+    }
+  }
+
+  private String submit(JobArguments args, String savepoint, boolean allowNonRestored) {
+    if (uploadedJar == null) {
+      Path jar = settings.jar();
+      if (!Files.isRegularFile(jar)) {
+        throw new IllegalArgumentException(
+            "job jar " + jar + " not found; build it (make build) or pass --jar");
+      }
+      uploadedJar = flink.uploadJar(jar);
+    }
+    return flink.run(uploadedJar, ENTRY_CLASS, args.list(), savepoint, allowNonRestored);
+  }
+
+  Generations generations(TallyJob job) {
+    String valkey =
+        settings.valkey() != null
+            ? settings.valkey()
+            : job == null ? null : job.args().value("--valkey", null);
+    if (valkey == null) {
+      throw new IllegalArgumentException("no Valkey known: pass --valkey redis://host:port");
+    }
+    boolean cluster = job != null && job.args().list().contains("--valkey-cluster");
+    String jdbcUrl =
+        settings.jdbcUrl() != null
+            ? settings.jdbcUrl()
+            : job == null ? null : job.args().value("--jdbc-url", null);
+    String jdbcUser =
+        settings.jdbcUser() != null
+            ? settings.jdbcUser()
+            : job == null ? "tally" : job.args().value("--jdbc-user", "tally");
+    return new Generations(
+        ValkeyEndpoint.parse(valkey, cluster, System.getenv("TALLY_VALKEY_PASSWORD")),
+        jdbcUrl,
+        jdbcUser,
+        System.getenv("TALLY_PG_PASSWORD"));
+  }
+
+  static Admin admin(String bootstrap) {
+    if (bootstrap == null || bootstrap.isBlank()) {
+      throw new IllegalArgumentException(
+          "no Kafka cluster known: pass --bootstrap-servers host:port or set "
+              + KafkaOptions.BOOTSTRAP_ENV);
+    }
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    return Admin.create(props);
+  }
+
+  private static void sleep(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  @Override
+  public void close() {}
+}

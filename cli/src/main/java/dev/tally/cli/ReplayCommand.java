@@ -1,0 +1,397 @@
+package dev.tally.cli;
+
+import dev.tally.common.events.Lane;
+import dev.tally.common.replay.Generations;
+import dev.tally.common.replay.Position;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tally replay}: re-drive or rebuild the views from any point of the log. */
+@Command(
+    name = "replay",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Re-read the event log into the views, with reads staying up (docs/runbook.md).",
+      "repair: restart the live job from its savepoint with the sources moved back; dedup skips what"
+          + " was applied, missed events change the views.",
+      "rebuild: a fresh job builds the next generation beside the live one; cutover switches"
+          + " readers atomically once it has caught up and matches; rollback switches back.",
+      "Positions (--from/--to): " + Position.FORMS + ".",
+      "Talks to Flink only through its REST API; the projection jobs publish their arguments, so"
+          + " Kafka, Valkey and PostgreSQL are taken from the live job unless given."
+    },
+    subcommands = {
+      ReplayCommand.Plan.class,
+      ReplayCommand.Repair.class,
+      ReplayCommand.Rebuild.class,
+      ReplayCommand.Status.class,
+      ReplayCommand.Cutover.class,
+      ReplayCommand.Rollback.class
+    })
+final class ReplayCommand {
+
+  /** Where the cluster and the stores are, and how long to wait. */
+  static final class Connection {
+    @Option(
+        names = "--flink",
+        defaultValue = "${env:TALLY_FLINK_REST:-http://127.0.0.1:8081}",
+        description = "Flink REST endpoint (default: $TALLY_FLINK_REST, else ${DEFAULT-VALUE}).")
+    String flink;
+
+    @Option(
+        names = "--job",
+        description =
+            "The live projection job's id (default: the running Tally job writing the served generation).")
+    String job;
+
+    @Option(
+        names = {"-b", "--bootstrap-servers"},
+        defaultValue = "${env:" + KafkaOptions.BOOTSTRAP_ENV + "}",
+        description = "Kafka (default: $" + KafkaOptions.BOOTSTRAP_ENV + ", else the live job's).")
+    String bootstrapServers;
+
+    @Option(
+        names = "--valkey",
+        defaultValue = "${env:TALLY_VALKEY}",
+        description = "Valkey, redis://host:port (default: $TALLY_VALKEY, else the live job's).")
+    String valkey;
+
+    @Option(
+        names = "--jdbc-url",
+        defaultValue = "${env:TALLY_JDBC_URL}",
+        description = "PostgreSQL (default: $TALLY_JDBC_URL, else the live job's).")
+    String jdbcUrl;
+
+    @Option(
+        names = "--jdbc-user",
+        description = "PostgreSQL user (default: the live job's, tally).")
+    String jdbcUser;
+
+    @Option(
+        names = "--jar",
+        defaultValue = "${env:TALLY_JOBS_JAR:-jobs/target/tally-jobs.jar}",
+        description =
+            "The projection job jar to submit (default: $TALLY_JOBS_JAR, else ${DEFAULT-VALUE}).")
+    Path jar;
+
+    @Option(
+        names = "--savepoint-dir",
+        description =
+            "Where savepoints go (default: the cluster's execution.checkpointing.savepoint-dir).")
+    String savepointDir;
+
+    @Option(
+        names = "--timeout",
+        defaultValue = "30min",
+        description =
+            "Longest wait for a savepoint or a job to catch up (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Option(
+        names = "--progress-interval",
+        defaultValue = "2s",
+        description = "How often progress is printed while waiting (default: ${DEFAULT-VALUE}).")
+    String progressInterval;
+
+    Replay replay(PrintWriter out) {
+      return new Replay(
+          new Replay.Settings(
+              flink,
+              blankToNull(bootstrapServers),
+              blankToNull(valkey),
+              blankToNull(jdbcUrl),
+              jdbcUser,
+              jar,
+              savepointDir,
+              Durations.parse("--timeout", timeout),
+              Durations.parse("--progress-interval", progressInterval)),
+          out);
+    }
+
+    /** The live job: --job, else the running Tally job writing the served generation. */
+    Replay.TallyJob live(Replay replay) {
+      if (job != null) {
+        return replay.job(job, 0);
+      }
+      List<Replay.TallyJob> jobs = replay.runningJobs();
+      if (jobs.isEmpty()) {
+        throw new IllegalStateException(
+            "no running Tally projection job on "
+                + flink
+                + "; start one (make demo) or pass --job");
+      }
+      int served;
+      try (Generations generations = replay.generations(jobs.get(0))) {
+        served = generations.servedInValkey();
+      }
+      return replay.job(null, served);
+    }
+
+    private static String blankToNull(String value) {
+      return value == null || value.isBlank() ? null : value;
+    }
+  }
+
+  static Position position(String option, String text) {
+    try {
+      return Position.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(option + ": " + e.getMessage());
+    }
+  }
+
+  @Command(
+      name = "plan",
+      mixinStandardHelpOptions = true,
+      description =
+          "Dry run: resolve --from/--to per partition and print how many events a replay would read.")
+  static final class Plan implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(names = "--from", required = true, description = "Start position.")
+    String from;
+
+    @Option(names = "--to", description = "End position (default: continuous).")
+    String to;
+
+    @Option(
+        names = "--lanes",
+        split = ",",
+        description = "Lanes to read (default: the live job's; p0,p1,p2 without one).")
+    List<String> lanes;
+
+    @Option(names = "--topic-prefix", description = "Topic prefix (default: the live job's, none).")
+    String topicPrefix;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Position start = position("--from", from);
+      Position end = to == null ? null : position("--to", to);
+      Replay replay = connection.replay(out);
+      Replay.TallyJob live = null;
+      if (lanes == null || connection.bootstrapServers == null) {
+        live = connection.live(replay);
+      }
+      List<String> topics = new ArrayList<>();
+      if (lanes != null) {
+        String prefix =
+            topicPrefix != null
+                ? topicPrefix
+                : live == null ? "" : live.args().value("--topic-prefix", "");
+        for (String lane : lanes) {
+          topics.add(Lane.parse(lane.trim()).topic(prefix));
+        }
+      } else {
+        topics = live.topics();
+      }
+      String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
+      replay.plan(topics, bootstrap, start, end);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "repair",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Re-read from --from into the live views: savepoint and stop the live job, restart it from"
+            + " the savepoint with its sources at --from (new source uid, non-restored state allowed).",
+        "Its dedup state skips events already applied; only missed events change the views."
+      })
+  static final class Repair implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(names = "--from", required = true, description = "Start position.")
+    String from;
+
+    @Option(names = "--no-wait", description = "Do not wait for the range to be read.")
+    boolean noWait;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Position start = position("--from", from);
+      Replay replay = connection.replay(out);
+      replay.repair(connection.live(replay), start, !noWait);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "rebuild",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Build the views again in the next generation with a fresh job (empty state) while the live"
+            + " generation keeps serving; wait until it has caught up.",
+        "Then: tally replay cutover."
+      })
+  static final class Rebuild implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(
+        names = "--from",
+        defaultValue = "earliest",
+        description = "Start position (default: ${DEFAULT-VALUE}).")
+    String from;
+
+    @Option(names = "--to", description = "End position: a bounded rebuild (default: continuous).")
+    String to;
+
+    @Option(
+        names = "--generation",
+        defaultValue = "0",
+        description = "Generation to build (default: one above every served or running one).")
+    int generation;
+
+    @Option(
+        names = "--ready-lag",
+        defaultValue = "1000",
+        description =
+            "Caught up when at most this many events are left to read (default: ${DEFAULT-VALUE}).")
+    long readyLag;
+
+    @Option(names = "--no-wait", description = "Return once the job is submitted.")
+    boolean noWait;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Position start = position("--from", from);
+      Position end = to == null ? null : position("--to", to);
+      if (generation < 0) {
+        throw new IllegalArgumentException("--generation must be >= 1 (0: the next one)");
+      }
+      Replay replay = connection.replay(out);
+      replay.rebuild(connection.live(replay), start, end, generation, readyLag, !noWait);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description = "Served generation, projection jobs and their lag, retired generations.")
+  static final class Status implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Override
+    public Integer call() {
+      connection.replay(spec.commandLine().getOut()).status();
+      return 0;
+    }
+  }
+
+  /** Options cutover and rollback share. */
+  static final class SwitchOptions {
+    @Option(names = "--force", description = "Switch even when the comparison shows differences.")
+    boolean force;
+
+    @Option(
+        names = "--grace",
+        defaultValue = "24h",
+        description =
+            "How long the old generation is kept for a rollback (default: ${DEFAULT-VALUE}).")
+    String grace;
+
+    @Option(
+        names = "--ready-lag",
+        defaultValue = "1000",
+        description =
+            "The new generation's job counts as caught up at this many events left (default: ${DEFAULT-VALUE}).")
+    long readyLag;
+
+    @Option(
+        names = "--verify-timeout",
+        defaultValue = "60s",
+        description =
+            "How long differences may take to settle before the switch is refused (default: ${DEFAULT-VALUE}).")
+    String verifyTimeout;
+  }
+
+  @Command(
+      name = "cutover",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Switch readers to a rebuilt generation: wait until its job has caught up, stop the live job"
+            + " with a savepoint, compare the generations (key counts, checksums, values), then flip"
+            + " Valkey (one Lua call) and PostgreSQL (one transaction).",
+        "Refused on a difference unless --force (the live job is restarted from its savepoint)."
+            + " The old generation expires after --grace; until then: tally replay rollback."
+      })
+  static final class Cutover implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+    @Mixin SwitchOptions options;
+
+    @Option(
+        names = "--generation",
+        defaultValue = "0",
+        description =
+            "Generation to serve (default: the newest running job's, other than the served one).")
+    int generation;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Duration grace = Durations.parse("--grace", options.grace);
+      Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
+      Replay replay = connection.replay(out);
+      Replay.TallyJob live = connection.live(replay);
+      Replay.TallyJob next = null;
+      for (Replay.TallyJob job : replay.runningJobs()) {
+        if (job.generation() != live.generation()
+            && (generation == 0 || job.generation() == generation)
+            && (next == null || job.generation() > next.generation())) {
+          next = job;
+        }
+      }
+      if (next == null) {
+        throw new IllegalStateException(
+            "no running job writes "
+                + (generation == 0
+                    ? "a generation other than " + live.generation()
+                    : "generation " + generation)
+                + "; start one with: tally replay rebuild");
+      }
+      replay.switchOver(live, next, options.force, grace, options.readyLag, verify, () -> {});
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "rollback",
+      mixinStandardHelpOptions = true,
+      description =
+          "Switch readers back to the generation the last cutover retired, while it still exists: its"
+              + " job restarts from the savepoint taken at the cutover, catches up, then the switch runs"
+              + " as a cutover does.")
+  static final class Rollback implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+    @Mixin SwitchOptions options;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Duration grace = Durations.parse("--grace", options.grace);
+      Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
+      Replay replay = connection.replay(out);
+      replay.rollback(connection.live(replay), options.force, grace, options.readyLag, verify);
+      return 0;
+    }
+  }
+}

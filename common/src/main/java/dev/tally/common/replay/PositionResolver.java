@@ -1,0 +1,276 @@
+package dev.tally.common.replay;
+
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+
+/**
+ * Turns {@link Position}s into offsets per partition, with Kafka's AdminClient, and refuses what
+ * cannot be read: an unknown topic or partition, an offset outside the retained range, a timestamp
+ * in the future, a group without committed offsets, an end before the start. Every error names the
+ * position and the partition, so it can be fixed before anything is submitted.
+ */
+public final class PositionResolver {
+
+  /** One partition's retained range: {@code [earliest, end)}; end is the next offset to write. */
+  public record Retained(long earliest, long end) {}
+
+  private static final Comparator<TopicPartition> ORDER =
+      Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
+
+  private final Admin admin;
+  private final Clock clock;
+
+  public PositionResolver(Admin admin) {
+    this(admin, Clock.systemUTC());
+  }
+
+  public PositionResolver(Admin admin, Clock clock) {
+    this.admin = admin;
+    this.clock = clock;
+  }
+
+  /**
+   * The range to read: per partition of {@code topics}, where to start and where to stop. Without
+   * an end position the range is continuous and its end is the log's end now (what a plan counts).
+   */
+  public ReplayRange range(Position start, Position end, List<String> topics) {
+    Map<TopicPartition, Retained> retained = retained(topics);
+    Map<TopicPartition, Long> from = resolve(start, retained, "start");
+    Map<TopicPartition, Long> to;
+    if (end == null) {
+      to = new TreeMap<>(ORDER);
+      retained.forEach((partition, range) -> to.put(partition, range.end()));
+    } else {
+      to = resolve(end, retained, "end");
+      for (Map.Entry<TopicPartition, Long> partition : from.entrySet()) {
+        long stop = to.get(partition.getKey());
+        if (stop < partition.getValue()) {
+          throw new IllegalArgumentException(
+              "end position "
+                  + end
+                  + " is before the start "
+                  + start
+                  + " on "
+                  + name(partition.getKey())
+                  + " (start offset "
+                  + partition.getValue()
+                  + ", end offset "
+                  + stop
+                  + ")");
+        }
+      }
+    }
+    return new ReplayRange(start, end, from, to, retained);
+  }
+
+  /** Offsets of {@code position} for every partition of {@code topics}. */
+  public Map<TopicPartition, Long> resolve(Position position, List<String> topics) {
+    return resolve(position, retained(topics), "position");
+  }
+
+  /** Per partition of {@code topics}: the oldest retained offset and the end. */
+  public Map<TopicPartition, Retained> retained(List<String> topics) {
+    Map<String, TopicDescription> descriptions;
+    try {
+      descriptions = admin.describeTopics(topics).allTopicNames().get();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+        throw new IllegalArgumentException(
+            "unknown topic among " + topics + ": " + e.getCause().getMessage());
+      }
+      throw new IllegalStateException("cannot describe " + topics + ": " + e.getCause(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+    List<TopicPartition> partitions = new ArrayList<>();
+    descriptions.forEach(
+        (topic, description) ->
+            description
+                .partitions()
+                .forEach(p -> partitions.add(new TopicPartition(topic, p.partition()))));
+    Map<TopicPartition, Long> earliest = list(partitions, OffsetSpec.earliest());
+    Map<TopicPartition, Long> end = list(partitions, OffsetSpec.latest());
+    Map<TopicPartition, Retained> retained = new TreeMap<>(ORDER);
+    for (TopicPartition partition : partitions) {
+      retained.put(partition, new Retained(earliest.get(partition), end.get(partition)));
+    }
+    return retained;
+  }
+
+  private Map<TopicPartition, Long> resolve(
+      Position position, Map<TopicPartition, Retained> retained, String role) {
+    Map<TopicPartition, Long> offsets = new TreeMap<>(ORDER);
+    if (position instanceof Position.Earliest) {
+      retained.forEach((partition, range) -> offsets.put(partition, range.earliest()));
+    } else if (position instanceof Position.Latest) {
+      retained.forEach((partition, range) -> offsets.put(partition, range.end()));
+    } else if (position instanceof Position.Timestamp timestamp) {
+      Instant now = clock.instant();
+      if (timestamp.time().isAfter(now)) {
+        throw new IllegalArgumentException(
+            role
+                + " "
+                + position
+                + " is in the future (now "
+                + now
+                + "); a timestamp names the first event appended at or after it");
+      }
+      Map<TopicPartition, Long> found =
+          list(
+              new ArrayList<>(retained.keySet()),
+              OffsetSpec.forTimestamp(timestamp.time().toEpochMilli()));
+      // No event at or after the time: the partition starts at its end.
+      retained.forEach(
+          (partition, range) -> {
+            long offset = found.getOrDefault(partition, -1L);
+            offsets.put(partition, offset < 0 ? range.end() : offset);
+          });
+    } else if (position instanceof Position.Group group) {
+      Map<TopicPartition, OffsetAndMetadata> committed = committed(group.groupId());
+      List<String> missing = new ArrayList<>();
+      retained
+          .keySet()
+          .forEach(
+              partition -> {
+                OffsetAndMetadata offset = committed.get(partition);
+                if (offset == null) {
+                  missing.add(name(partition));
+                } else {
+                  offsets.put(partition, offset.offset());
+                }
+              });
+      if (!missing.isEmpty()) {
+        throw new IllegalArgumentException(
+            role
+                + " "
+                + position
+                + ": the group has no committed offset for "
+                + String.join(", ", missing)
+                + (committed.isEmpty()
+                    ? " (unknown group, or it never committed; see tally lag)"
+                    : "; name those partitions explicitly (topic:partition:offset)"));
+      }
+    } else if (position instanceof Position.Explicit explicit) {
+      Set<String> topics =
+          retained.keySet().stream().map(TopicPartition::topic).collect(Collectors.toSet());
+      for (Map.Entry<TopicPartition, Long> given : explicit.offsets().entrySet()) {
+        TopicPartition partition = given.getKey();
+        if (!topics.contains(partition.topic())) {
+          throw new IllegalArgumentException(
+              role
+                  + " names topic '"
+                  + partition.topic()
+                  + "', which is not read here; topics read: "
+                  + String.join(", ", new java.util.TreeSet<>(topics)));
+        }
+        if (!retained.containsKey(partition)) {
+          throw new IllegalArgumentException(
+              role
+                  + " names "
+                  + name(partition)
+                  + ", but "
+                  + partition.topic()
+                  + " has partitions 0.."
+                  + (partitionCount(retained, partition.topic()) - 1));
+        }
+        offsets.put(partition, given.getValue());
+      }
+      List<String> missing =
+          retained.keySet().stream()
+              .filter(partition -> !offsets.containsKey(partition))
+              .map(PositionResolver::name)
+              .toList();
+      if (!missing.isEmpty()) {
+        throw new IllegalArgumentException(
+            role
+                + " "
+                + position
+                + " does not name "
+                + String.join(", ", missing)
+                + "; explicit positions name every partition read (topic:partition:offset,…)");
+      }
+    }
+    offsets.forEach(
+        (partition, offset) -> {
+          Retained range = retained.get(partition);
+          if (offset < range.earliest() || offset > range.end()) {
+            throw new IllegalArgumentException(
+                role
+                    + " "
+                    + position
+                    + ": offset "
+                    + offset
+                    + " of "
+                    + name(partition)
+                    + " is outside the retained range "
+                    + range.earliest()
+                    + ".."
+                    + range.end()
+                    + " (earliest..end)");
+          }
+        });
+    return offsets;
+  }
+
+  private static int partitionCount(Map<TopicPartition, Retained> retained, String topic) {
+    return (int) retained.keySet().stream().filter(p -> p.topic().equals(topic)).count();
+  }
+
+  private Map<TopicPartition, Long> list(List<TopicPartition> partitions, OffsetSpec spec) {
+    Map<TopicPartition, OffsetSpec> request = new LinkedHashMap<>();
+    partitions.forEach(partition -> request.put(partition, spec));
+    try {
+      Map<TopicPartition, ListOffsetsResultInfo> infos = admin.listOffsets(request).all().get();
+      Map<TopicPartition, Long> offsets = new LinkedHashMap<>();
+      infos.forEach((partition, info) -> offsets.put(partition, info.offset()));
+      return offsets;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("cannot list offsets: " + e.getCause(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private Map<TopicPartition, OffsetAndMetadata> committed(String group) {
+    try {
+      Map<TopicPartition, OffsetAndMetadata> committed =
+          admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+      Map<TopicPartition, OffsetAndMetadata> present = new LinkedHashMap<>();
+      committed.forEach(
+          (partition, offset) -> {
+            if (offset != null) {
+              present.put(partition, offset);
+            }
+          });
+      return present;
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(
+          "cannot read the offsets of group " + group + ": " + e.getCause(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  static String name(TopicPartition partition) {
+    return partition.topic() + ":" + partition.partition();
+  }
+}

@@ -1,0 +1,460 @@
+package dev.tally.jobs.projection;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tally.cli.TallyCli;
+import dev.tally.common.events.Lane;
+import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.replay.Generations;
+import dev.tally.common.replay.Position;
+import dev.tally.common.replay.PositionResolver;
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ViewClient;
+import dev.tally.jobs.views.LeaderboardView;
+import dev.tally.jobs.views.UserScoreView;
+import dev.tally.testing.FlinkMiniCluster;
+import dev.tally.testing.KafkaBroker;
+import dev.tally.testing.KafkaExtension;
+import dev.tally.testing.PostgresExtension;
+import dev.tally.testing.PostgresServer;
+import dev.tally.testing.ValkeyServer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Promise 5, end to end: {@code tally replay} drives a Flink MiniCluster through its REST API only
+ * (jar upload and run, stop with savepoint, job status, source metrics) against a real broker,
+ * valkey-server and PostgreSQL.
+ *
+ * <p>The MiniCluster loads user code parent-first: this JVM's classpath already holds the job's
+ * classes and its connectors, and loading the same connector twice (once per class loader) breaks
+ * Kafka's types. The uploaded jar is still what each run names.
+ */
+@ExtendWith({KafkaExtension.class, PostgresExtension.class})
+class ReplayIT {
+
+  private static final Path JAR = Path.of("target/tally-jobs.jar");
+
+  private static MiniCluster cluster;
+  private static String rest;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    assertThat(JAR).as("the job jar (built in the package phase)").exists();
+    Configuration config = FlinkMiniCluster.configuration();
+    config.set(RestOptions.BIND_PORT, "0");
+    config.set(CoreOptions.CLASSLOADER_RESOLVE_ORDER, "parent-first");
+    cluster =
+        new MiniCluster(
+            new MiniClusterConfiguration.Builder()
+                .setConfiguration(config)
+                .setNumTaskManagers(1)
+                .setNumSlotsPerTaskManager(4)
+                .build());
+    cluster.start();
+    rest = cluster.getRestAddress().get().toString();
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  @Test
+  @Timeout(600)
+  void rebuildMatchesTheLiveGenerationAndCutoverAndRollbackKeepEveryReadWhole(
+      KafkaBroker kafka, PostgresServer postgres) throws Exception {
+    try (World world = new World("rebuild", kafka, postgres)) {
+      ProducedLog log =
+          new ProducedLog()
+              .send(kafka.bootstrapServers(), world.setup.warmUp())
+              .send(kafka.bootstrapServers(), world.setup.load(10_000, 0.05, 0.05, 0, 0.01));
+      ExpectedViews expected = ExpectedViews.fold(log.records());
+      String live = world.submit(world.args(1).with("--start", "earliest"));
+      world.awaitViews(1, expected);
+
+      Reader reader = new Reader(world, expected);
+      Thread readerThread = new Thread(reader, "replay-reader");
+      readerThread.start();
+      try {
+        String planned = world.cli("replay", "plan", "--from", "earliest");
+        assertThat(planned)
+            .contains("total: " + String.format("%,d", log.records().size()) + " events");
+
+        String rebuilt = world.cli("replay", "rebuild", "--from", "earliest", "--ready-lag", "0");
+        assertThat(rebuilt).contains("rebuild job").contains("generation 2 has caught up");
+
+        String cutover = world.cli("replay", "cutover", "--grace", "1h");
+        assertThat(cutover)
+            .contains("readers now served generation 2")
+            .doesNotContain("missing in g2");
+        try (Generations generations = world.generations()) {
+          assertThat(generations.servedInValkey()).isEqualTo(2);
+          assertThat(generations.servedInPostgres()).isEqualTo(2);
+          // Both generations hold every key with every value: the rebuild is identical.
+          for (String view : expected.byView().keySet()) {
+            assertThat(ServedViews.valkey(world.setup.valkey, 2, view))
+                .as(view + " in generation 2")
+                .isEqualTo(ServedViews.valkey(world.setup.valkey, 1, view))
+                .isEqualTo(expected.byView().get(view));
+          }
+          String anyOldKey = generations.keys(1).iterator().next();
+          assertThat(generations.valkeyClient().pttl(anyOldKey))
+              .as("the old generation expires after the grace period")
+              .isBetween(1L, Duration.ofHours(1).toMillis());
+        }
+        assertThat(world.flink.state(live)).isEqualTo("FINISHED");
+
+        String rollback = world.cli("replay", "rollback", "--grace", "1h");
+        assertThat(rollback).contains("readers now served generation 1");
+        try (Generations generations = world.generations()) {
+          assertThat(generations.servedInValkey()).isEqualTo(1);
+          assertThat(generations.servedInPostgres()).isEqualTo(1);
+          String anyKey = generations.keys(1).iterator().next();
+          assertThat(generations.valkeyClient().pttl(anyKey))
+              .as("restored: no expiry")
+              .isEqualTo(-1L);
+        }
+      } finally {
+        reader.stop.set(true);
+        readerThread.join();
+      }
+      assertThat(reader.failures).as("what the reader saw go wrong").isEmpty();
+      assertThat(reader.generationsSeen).containsExactlyInAnyOrder(1, 2);
+      assertThat(reader.reads.get()).isGreaterThan(100);
+    }
+  }
+
+  @Test
+  @Timeout(600)
+  void repairAppliesMissedEventsOnceAndReReadingChangesNothing(
+      KafkaBroker kafka, PostgresServer postgres) throws Exception {
+    try (World world = new World("repair", kafka, postgres)) {
+      ProducedLog missed = new ProducedLog().send(kafka.bootstrapServers(), world.setup.warmUp());
+      Map<TopicPartition, Long> afterMissed = world.endOffsets();
+      ProducedLog seen =
+          new ProducedLog()
+              .send(kafka.bootstrapServers(), world.setup.load(10_000, 0.05, 0.05, 0, 0.01));
+      List<ProducedLog.Sent> all = new ArrayList<>(missed.records());
+      all.addAll(seen.records());
+      ExpectedViews expectedAll = ExpectedViews.fold(all);
+
+      // The live job starts after the warm-up range: it misses it.
+      String live = world.submit(world.args(1).with("--start", Position.format(afterMissed)));
+      ExpectedViews expectedSeen = ExpectedViews.fold(seen.records());
+      world.awaitViews(1, expectedSeen);
+
+      String repaired = world.cli("replay", "repair", "--from", "earliest");
+      assertThat(repaired).contains("savepoint:").contains("repair done");
+      world.awaitViews(1, expectedAll);
+      assertThat(world.flink.state(live)).isEqualTo("FINISHED");
+
+      // Re-reading what was applied changes nothing, not even a version.
+      Map<String, Map<String, String>> before = world.rawEntries(1);
+      String again = world.cli("replay", "repair", "--from", "earliest");
+      assertThat(again).contains("repair done");
+      Thread.sleep(2000);
+      assertThat(world.rawEntries(1)).isEqualTo(before);
+    }
+  }
+
+  @Test
+  @Timeout(300)
+  void boundedRebuildStopsAtItsEndAndBadPositionsAreRefusedBeforeSubmitting(
+      KafkaBroker kafka, PostgresServer postgres) throws Exception {
+    try (World world = new World("bounded", kafka, postgres)) {
+      ProducedLog first = new ProducedLog().send(kafka.bootstrapServers(), world.setup.warmUp());
+      Map<TopicPartition, Long> end = world.endOffsets();
+      new ProducedLog().send(kafka.bootstrapServers(), world.setup.load(5_000, 0, 0, 0, 0));
+      world.submit(world.args(1).with("--start", "earliest"));
+
+      String endSpec = Position.format(end);
+      String bounded =
+          world.cli(
+              "replay", "rebuild", "--from", "earliest", "--to", endSpec, "--generation", "5");
+      assertThat(bounded).contains("finished: the bounded range is read and written");
+      ExpectedViews expectedFirst = ExpectedViews.fold(first.records());
+      for (String view : expectedFirst.byView().keySet()) {
+        assertThat(ServedViews.valkey(world.setup.valkey, 5, view))
+            .as(view + " of the bounded rebuild")
+            .isEqualTo(expectedFirst.byView().get(view));
+      }
+
+      int jobsBefore = world.flink.jobs().size();
+      world.cliFails("replay", "rebuild", "--from", "timestamp:2999-01-01T00:00:00Z");
+      assertThat(world.lastError).contains("is in the future");
+      String topic = Lane.P0.topic(world.setup.prefix);
+      world.cliFails("replay", "repair", "--from", topic + ":99:0");
+      assertThat(world.lastError).contains("has partitions 0..").doesNotContain("Exception");
+      world.cliFails("replay", "plan", "--from", "sometime");
+      assertThat(world.lastError).contains("accepted: earliest, latest, timestamp:");
+      assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
+    }
+  }
+
+  /**
+   * One test's topics, schema, CLI and its own valkey-server: generations and the served pointer
+   * are global to a server, and view keys do not carry the topic prefix.
+   */
+  static final class World implements AutoCloseable {
+    final ValkeyServer valkeyServer = ValkeyServer.start();
+    final ProjectionTestSetup setup;
+    final FlinkRestClient flink = new FlinkRestClient(rest);
+    final KafkaBroker kafka;
+    final Path passwordFile;
+    String lastError = "";
+
+    World(String name, KafkaBroker kafka, PostgresServer postgres) throws Exception {
+      this.kafka = kafka;
+      setup = new ProjectionTestSetup(name, kafka, valkeyServer, postgres, Duration.ofSeconds(2));
+      passwordFile = Files.createTempFile("pg", ".secret");
+      Files.writeString(
+          passwordFile, setup.schema.password() == null ? "" : setup.schema.password());
+    }
+
+    dev.tally.common.flink.JobArguments args(int generation) {
+      return new dev.tally.common.flink.JobArguments(
+          List.of(
+              "--bootstrap-servers",
+              kafka.bootstrapServers(),
+              "--topic-prefix",
+              setup.prefix,
+              "--group-id",
+              "replay-" + setup.prefix,
+              "--valkey",
+              valkeyServer.uri(),
+              "--jdbc-url",
+              setup.schema.jdbcUrl(),
+              "--jdbc-user",
+              setup.schema.user(),
+              "--jdbc-password-file",
+              passwordFile.toString(),
+              "--checkpoint-interval",
+              "2s",
+              "--max-out-of-orderness",
+              "2s",
+              "--allowed-lateness",
+              "30s",
+              "--postgres-interval",
+              "500ms",
+              "--kafka-property",
+              "max.partition.fetch.bytes=16384",
+              "--parallelism",
+              "1",
+              "--generation",
+              Integer.toString(generation)));
+    }
+
+    String submit(dev.tally.common.flink.JobArguments args) {
+      String jar = flink.uploadJar(JAR);
+      return flink.run(jar, ProjectionJob.class.getName(), args.list(), null, false);
+    }
+
+    Generations generations() {
+      return new Generations(
+          ValkeyEndpoint.parse(valkeyServer.uri(), false, null),
+          setup.schema.jdbcUrl(),
+          setup.schema.user(),
+          setup.schema.password());
+    }
+
+    Map<TopicPartition, Long> endOffsets() {
+      Map<TopicPartition, Long> ends = new HashMap<>();
+      List<String> topics = new ArrayList<>();
+      for (Lane lane : Lane.values()) {
+        topics.add(lane.topic(setup.prefix));
+      }
+      new PositionResolver(kafka.admin())
+          .retained(topics)
+          .forEach((partition, range) -> ends.put(partition, range.end()));
+      return ends;
+    }
+
+    /** Waits until every Valkey view of {@code generation} equals the expected fold. */
+    void awaitViews(int generation, ExpectedViews expected) throws InterruptedException {
+      long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+      Map<String, Map<String, Map<String, Long>>> want = expected.byView();
+      while (true) {
+        Map<String, Map<String, Map<String, Long>>> served = new HashMap<>();
+        for (String view : want.keySet()) {
+          served.put(view, ServedViews.valkey(setup.valkey, generation, view));
+        }
+        if (served.equals(want) || System.nanoTime() > deadline) {
+          for (String view : want.keySet()) {
+            assertThat(differences(served.get(view), want.get(view)))
+                .as(view + " in generation " + generation + ": served vs expected")
+                .isEmpty();
+          }
+          return;
+        }
+        Thread.sleep(500);
+      }
+    }
+
+    /** Entries whose served value differs from the expected one (either side may be absent). */
+    static List<String> differences(
+        Map<String, Map<String, Long>> served, Map<String, Map<String, Long>> expected) {
+      Set<String> keys = new TreeSet<>(served.keySet());
+      keys.addAll(expected.keySet());
+      List<String> differences = new ArrayList<>();
+      for (String key : keys) {
+        if (!java.util.Objects.equals(served.get(key), expected.get(key))) {
+          differences.add(key + ": served " + served.get(key) + ", expected " + expected.get(key));
+        }
+      }
+      return differences.size() > 20 ? differences.subList(0, 20) : differences;
+    }
+
+    /** Every hash of a generation with all its fields (versions and partials included). */
+    Map<String, Map<String, String>> rawEntries(int generation) {
+      Map<String, Map<String, String>> entries = new HashMap<>();
+      try (Generations generations = generations()) {
+        for (String key : generations.keys(generation)) {
+          if (!key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
+            entries.put(key, generations.valkeyClient().hgetAll(key));
+          }
+        }
+      }
+      return entries;
+    }
+
+    String cli(String... args) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int code = run(out, err, args);
+      assertThat(code)
+          .as(String.join(" ", args) + "\nstdout:\n" + out + "\nstderr:\n" + err)
+          .isZero();
+      return out.toString();
+    }
+
+    void cliFails(String... args) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int code = run(out, err, args);
+      assertThat(code).as(String.join(" ", args) + " should fail; stdout:\n" + out).isNotZero();
+      lastError = err.toString();
+    }
+
+    private int run(StringWriter out, StringWriter err, String... args) {
+      List<String> all = new ArrayList<>(List.of(args));
+      all.addAll(
+          List.of(
+              "--flink",
+              rest,
+              "--jar",
+              JAR.toString(),
+              "--timeout",
+              "5min",
+              "--progress-interval",
+              "1s"));
+      if (args[1].equals("cutover") || args[1].equals("rollback")) {
+        all.addAll(List.of("--verify-timeout", "20s"));
+      }
+      var commandLine = TallyCli.commandLine();
+      commandLine.setOut(new PrintWriter(out, true));
+      commandLine.setErr(new PrintWriter(err, true));
+      return commandLine.execute(all.toArray(String[]::new));
+    }
+
+    /** Cancels every running job and stops this world's Valkey. */
+    @Override
+    public void close() {
+      for (FlinkRestClient.Job job : flink.jobs()) {
+        if (job.state().equals("RUNNING")) {
+          flink.cancel(job.id());
+        }
+      }
+      valkeyServer.close();
+    }
+  }
+
+  /**
+   * Reads like an API would, all the time: a user's score must never be missing or go back, and a
+   * hunt's leaderboard must always hold every member (never a partial ranking).
+   */
+  static final class Reader implements Runnable {
+    final AtomicBoolean stop = new AtomicBoolean();
+    final AtomicLong reads = new AtomicLong();
+    final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+    final Set<Integer> generationsSeen = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final World world;
+    private final List<String> users;
+    private final Map<String, Integer> huntSizes = new HashMap<>();
+
+    Reader(World world, ExpectedViews expected) {
+      this.world = world;
+      this.users = new ArrayList<>(new TreeSet<>(expected.userScore.keySet())).subList(0, 40);
+      for (String key : expected.leaderboard.keySet()) {
+        huntSizes.merge(key.substring(0, key.indexOf('|')), 1, Integer::sum);
+      }
+    }
+
+    @Override
+    public void run() {
+      Map<String, Long> lastPoints = new HashMap<>();
+      try (ViewClient client =
+          new ViewClient(
+              ValkeyEndpoint.parse(world.valkeyServer.uri(), false, null), null, null, null)) {
+        while (!stop.get()) {
+          for (String user : users) {
+            ViewClient.Entry entry = client.entry(UserScoreView.NAME, user);
+            if (entry.source() == ViewClient.Source.NONE) {
+              failures.add("missing " + entry.valkeyKey());
+              continue;
+            }
+            generationsSeen.add(
+                Integer.parseInt(entry.valkeyKey().replaceAll(".*:g(\\d+):.*", "$1")));
+            long points = entry.fields().get("points");
+            Long before = lastPoints.put(user, points);
+            if (before != null && points < before) {
+              failures.add(user + " went back from " + before + " to " + points);
+            }
+            reads.incrementAndGet();
+          }
+          for (Map.Entry<String, Integer> hunt : huntSizes.entrySet()) {
+            int members = client.top(LeaderboardView.NAME, hunt.getKey(), 100_000).size();
+            if (members != hunt.getValue()) {
+              failures.add(
+                  "leaderboard "
+                      + hunt.getKey()
+                      + " had "
+                      + members
+                      + " of "
+                      + hunt.getValue()
+                      + " members");
+            }
+            reads.incrementAndGet();
+          }
+        }
+      } catch (RuntimeException e) {
+        failures.add("reader failed: " + e);
+      }
+    }
+  }
+}
