@@ -63,7 +63,16 @@ class ProjectionOptionsTest {
     assertThatThrownBy(() -> parse("--lanes", "p0,p7"))
         .hasMessage("unknown lane 'p7'; accepted: p0, p1, p2");
     assertThatThrownBy(() -> parse("--start", "yesterday"))
-        .hasMessageContaining("--start 'yesterday' is not one of [committed, earliest, latest]");
+        .hasMessageContaining("--start 'yesterday'")
+        .hasMessageContaining("accepted: earliest, latest, timestamp:")
+        .hasMessageContaining("also accepted: committed");
+    assertThatThrownBy(() -> parse("--stop", "earliest"))
+        .hasMessageContaining("--stop earliest would read nothing");
+    assertThatThrownBy(() -> parse("--stop", "timestamp:soon"))
+        .hasMessageContaining("is not a time")
+        .hasMessageContaining("also accepted: none");
+    assertThatThrownBy(() -> parse("--source-id", "repair 1"))
+        .hasMessageContaining("--source-id 'repair 1' may hold letters, digits");
     assertThatThrownBy(() -> parse("--points", "CHECKIN=ten"))
         .hasMessageContaining("points must be a whole number");
     assertThatThrownBy(() -> parse("--generation", "0"))
