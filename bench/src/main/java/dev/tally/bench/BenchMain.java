@@ -1,5 +1,7 @@
 package dev.tally.bench;
 
+import dev.tally.cli.TallyCli;
+import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.LoadGenerator;
@@ -7,6 +9,8 @@ import dev.tally.common.generator.LoadRunner;
 import dev.tally.common.kafka.EventProducer;
 import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
+import dev.tally.common.replay.Position;
+import dev.tally.common.replay.PositionResolver;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,6 +23,7 @@ import java.util.Properties;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -372,7 +377,15 @@ public final class BenchMain implements Callable<Integer> {
       live.awaitRunning(120_000);
       Thread.sleep(3000);
       List<LatencyRun.Result> latency = new ArrayList<>();
+      Map<String, Object> rebuild;
       try {
+        // 5. Replay rebuild beside the live job (idle here, before the latency runs load it).
+        long slice = Math.max(1, n / 10);
+        step(
+            "Replay rebuild: tally replay rebuild of the log's first ~%,d events into generation 3,"
+                + " bounded, beside the live job",
+            slice);
+        rebuild = replayRebuild(flink, liveJob, slice);
         LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 2, live, out);
         for (int rate : rates) {
           latency.add(
@@ -390,10 +403,8 @@ public final class BenchMain implements Callable<Integer> {
               "sinkMs",
                   "the job's endToEndLatencyMs histogram: Kafka append time → the sink writer's clock when Valkey acknowledged the batch; worst over sink subtasks and 5 s samples of each subtask's last 10,000 updates"));
 
-      // 5. Replay rebuild: the slot the replay job fills.
-      result.put(
-          "replayRebuild",
-          Map.of("status", "not measured yet: the replay job (issue 6) does not exist"));
+      result.put("replayRebuild", rebuild);
+      out.printf("  rebuild: %s%n", rebuild);
 
       result.put("timeline", timeline);
       Report report = new Report(results, markdown);
@@ -402,6 +413,81 @@ public final class BenchMain implements Callable<Integer> {
           "Wrote %s, %s and a row in %s", json, json.toString().replace(".json", ".png"), markdown);
       return 0;
     }
+  }
+
+  /**
+   * Runs {@code tally replay rebuild --from earliest --to <offsets>} (the real command, in-process)
+   * over about {@code events} events and times the job it starts by Flink's start and end times.
+   */
+  private Map<String, Object> replayRebuild(FlinkRestClient flink, String liveJob, long events)
+      throws Exception {
+    List<String> topics = new ArrayList<>();
+    for (Lane lane : Lane.values()) {
+      topics.add(lane.topic(""));
+    }
+    Map<TopicPartition, Long> end = new LinkedHashMap<>();
+    long total;
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    try (Admin admin = Admin.create(props)) {
+      Map<TopicPartition, PositionResolver.Retained> retained =
+          new PositionResolver(admin).retained(topics);
+      long all = 0;
+      for (PositionResolver.Retained range : retained.values()) {
+        all += range.end() - range.earliest();
+      }
+      double share = Math.min(1.0, events / (double) Math.max(1, all));
+      total = 0;
+      for (Map.Entry<TopicPartition, PositionResolver.Retained> partition : retained.entrySet()) {
+        long earliest = partition.getValue().earliest();
+        long count = (long) Math.floor((partition.getValue().end() - earliest) * share);
+        end.put(partition.getKey(), earliest + count);
+        total += count;
+      }
+    }
+    java.io.StringWriter output = new java.io.StringWriter();
+    var cli = TallyCli.commandLine();
+    cli.setOut(new java.io.PrintWriter(output, true));
+    cli.setErr(new java.io.PrintWriter(output, true));
+    int code =
+        cli.execute(
+            "replay", "rebuild",
+            "--flink", flinkRest,
+            "--job", liveJob,
+            "--jar", jobJar.toString(),
+            "--from", "earliest",
+            "--to", Position.format(end),
+            "--generation", "3",
+            "--progress-interval", "5s",
+            "--timeout", "20min");
+    String text = output.toString();
+    out.print(
+        text.lines()
+            .filter(line -> !line.startsWith("events."))
+            .map(l -> "  " + l + "\n")
+            .reduce("", String::concat));
+    if (code != 0) {
+      throw new IllegalStateException("tally replay rebuild failed:\n" + text);
+    }
+    java.util.regex.Matcher job =
+        java.util.regex.Pattern.compile("rebuild job (\\w+)").matcher(text);
+    if (!job.find()) {
+      throw new IllegalStateException("no job id in the rebuild output:\n" + text);
+    }
+    var detail = flink.job(job.group(1));
+    double seconds =
+        (detail.path("end-time").asLong() - detail.path("start-time").asLong()) / 1000.0;
+    Map<String, Object> rebuild = new LinkedHashMap<>();
+    rebuild.put("command", "tally replay rebuild --from earliest --to <offsets> --generation 3");
+    rebuild.put("jobId", job.group(1));
+    rebuild.put("events", total);
+    rebuild.put("seconds", round(seconds));
+    rebuild.put("eventsPerSecond", round(total / seconds));
+    rebuild.put(
+        "note",
+        "a bounded rebuild (fresh state, empty generation) of the log's first events while the live job"
+            + " runs idle; timed by the job's Flink start and end times (job start-up included)");
+    return rebuild;
   }
 
   private List<String> jobArgs(String group, int generation, String start, String stop) {

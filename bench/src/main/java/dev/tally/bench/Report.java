@@ -81,7 +81,7 @@ final class Report {
                 cost.get("postgresStatementsPerEvent").toString(),
                 perMillion == null ? "n/a" : mb(perMillion),
                 mb(cost.get("taskManagerHeapPeakBytes")),
-                "not yet (replay job)",
+                rebuild(result.get("replayRebuild")),
                 "")
             .trim();
     String text =
@@ -94,6 +94,14 @@ final class Report {
     int at = text.indexOf(TABLE_MARKER) + TABLE_MARKER.length() + 1 + TABLE_HEADER.length() + 1;
     text = text.substring(0, at) + row + "\n" + text.substring(at);
     Files.writeString(markdown, text, StandardCharsets.UTF_8);
+  }
+
+  private static String rebuild(Object replayRebuild) {
+    if (replayRebuild instanceof Map<?, ?> rebuild && rebuild.get("eventsPerSecond") != null) {
+      return thousands(rebuild.get("eventsPerSecond"))
+          + String.format(" (%,d ev)", ((Number) rebuild.get("events")).longValue());
+    }
+    return "n/a";
   }
 
   private static String quantiles(Map<String, Double> values) {
