@@ -182,6 +182,7 @@ final class Replay implements AutoCloseable {
    */
   String repair(TallyJob live, Position from, boolean wait) {
     ReplayRange range = plan(live.topics(), bootstrap(live), from, null);
+    uploadJar();
     out.printf("stopping %s with a savepoint …%n", live);
     out.flush();
     String savepoint =
@@ -191,7 +192,18 @@ final class Replay implements AutoCloseable {
         live.args()
             .with("--start", range.startSpec())
             .with("--source-id", "repair-" + Instant.now().getEpochSecond());
-    String jobId = submit(args, savepoint, true);
+    String jobId;
+    try {
+      jobId = submit(args, savepoint, true);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "the repair job did not start ("
+              + e.getMessage()
+              + "); the live job is stopped: restart it from "
+              + savepoint
+              + " (tally replay status shows what runs)",
+          e);
+    }
     out.printf(
         "repair job %s restored from the savepoint (dedup and view state kept), sources at the plan's start%n",
         jobId);
@@ -292,15 +304,29 @@ final class Replay implements AutoCloseable {
       out.printf("waiting for generation %d (%s) to catch up …%n", to, next.id());
       out.flush();
       follow(next.id(), next.topics(), Map.of(), () -> endOffsets(live), readyLag, false);
+      uploadJar();
       out.printf(
           "stopping the live job %s with a savepoint (generation %d freezes) …%n", live, from);
       out.flush();
       String savepoint =
           flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
       out.printf("savepoint: %s%n", savepoint);
-      Map<TopicPartition, Long> frozenAt = endOffsets(live);
-      follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
-      GenerationComparison comparison = compare(generations, from, to, verifyTimeout);
+      GenerationComparison comparison;
+      try {
+        Map<TopicPartition, Long> frozenAt = endOffsets(live);
+        follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
+        comparison = compare(generations, from, to, verifyTimeout);
+      } catch (RuntimeException e) {
+        String restarted = submit(live.args(), savepoint, false);
+        throw new IllegalStateException(
+            "cutover abandoned before the switch ("
+                + e.getMessage()
+                + "); readers stay on "
+                + from
+                + ", its job restarted from the savepoint as "
+                + restarted,
+            e);
+      }
       comparison.print(out);
       if (!comparison.clean() && !force) {
         String restarted = submit(live.args(), savepoint, false);
@@ -523,6 +549,11 @@ final class Replay implements AutoCloseable {
   }
 
   private String submit(JobArguments args, String savepoint, boolean allowNonRestored) {
+    return flink.run(uploadJar(), ENTRY_CLASS, args.list(), savepoint, allowNonRestored);
+  }
+
+  /** Uploads the job jar once; done before any job is stopped, so a missing jar stops nothing. */
+  private String uploadJar() {
     if (uploadedJar == null) {
       Path jar = settings.jar();
       if (!Files.isRegularFile(jar)) {
@@ -531,7 +562,7 @@ final class Replay implements AutoCloseable {
       }
       uploadedJar = flink.uploadJar(jar);
     }
-    return flink.run(uploadedJar, ENTRY_CLASS, args.list(), savepoint, allowNonRestored);
+    return uploadedJar;
   }
 
   Generations generations(TallyJob job) {
