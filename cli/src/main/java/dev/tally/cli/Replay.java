@@ -136,9 +136,10 @@ final class Replay implements AutoCloseable {
   // ---------------------------------------------------------------- plan
 
   /** Resolves a range over the job's topics (or {@code topics} when given) and prints it. */
-  ReplayRange plan(List<String> topics, String bootstrap, Position from, Position to) {
+  ReplayRange plan(
+      List<String> topics, String bootstrap, TallyJob job, Position from, Position to) {
     ReplayRange range;
-    try (Admin admin = admin(bootstrap)) {
+    try (Admin admin = admin(bootstrap, job)) {
       range = new PositionResolver(admin).range(from, to, topics);
     }
     out.printf(
@@ -181,7 +182,7 @@ final class Replay implements AutoCloseable {
    * job's id.
    */
   String repair(TallyJob live, Position from, boolean wait) {
-    ReplayRange range = plan(live.topics(), bootstrap(live), from, null);
+    ReplayRange range = plan(live.topics(), bootstrap(live), live, from, null);
     uploadJar();
     out.printf("stopping %s with a savepoint …%n", live);
     out.flush();
@@ -227,7 +228,9 @@ final class Replay implements AutoCloseable {
     int served;
     try (Generations generations = generations(live)) {
       served = generations.servedInValkey();
-      int highest = served;
+      // Above everything either store knows of (retired generations, rows left behind) and every
+      // running job's.
+      int highest = generations.highestKnown();
       for (TallyJob job : runningJobs()) {
         highest = Math.max(highest, job.generation());
       }
@@ -239,16 +242,17 @@ final class Replay implements AutoCloseable {
             "generation " + generation + " is the one readers are served; rebuild into another");
       }
       int existing = generations.keys(generation).size();
-      if (existing > 0) {
+      if (existing > 0 || generations.hasRows(generation)) {
         throw new IllegalStateException(
             "generation "
                 + generation
                 + " already has "
-                + existing
-                + " Valkey keys (an earlier rebuild?); pick another with --generation");
+                + (existing > 0 ? existing + " Valkey keys" : "PostgreSQL rows")
+                + " (an earlier rebuild, or a retired generation kept for rollback); pick another"
+                + " with --generation, or delete them (docs/runbook.md)");
       }
     }
-    ReplayRange range = plan(live.topics(), bootstrap(live), from, to);
+    ReplayRange range = plan(live.topics(), bootstrap(live), live, from, to);
     JobArguments args =
         live.args()
             .without("--source-id")
@@ -265,12 +269,17 @@ final class Replay implements AutoCloseable {
     if (wait) {
       if (range.bounded()) {
         follow(jobId, live.topics(), range.start(), () -> range.end(), 0, true);
+        out.printf(
+            "generation %d holds the bounded range; its job has finished, so it does not follow the"
+                + " log and cutover (which switches to a running job) does not apply: read it with"
+                + " tally view … or compare it; rebuild without --to to serve a generation%n",
+            generation);
       } else {
         follow(jobId, live.topics(), range.start(), () -> endOffsets(live), readyLag, false);
+        out.printf(
+            "generation %d has caught up; check and switch readers with: tally replay cutover%n",
+            generation);
       }
-      out.printf(
-          "generation %d has caught up; check and switch readers with: tally replay cutover%n",
-          generation);
     }
     out.flush();
     return jobId;
@@ -282,8 +291,9 @@ final class Replay implements AutoCloseable {
    * Switches readers from the live generation to {@code next}'s: waits until next has caught up,
    * stops the live job with a savepoint (its generation is then frozen), waits until next has read
    * past where it stopped, compares the two, flips both stores, and retires the old generation (its
-   * keys expire after {@code grace}). Refused on a difference unless {@code force}; the live job is
-   * then restarted from its savepoint and nothing changed for readers.
+   * keys expire after {@code grace}). Refused on a difference unless {@code force}; on a refusal or
+   * any failure before Valkey has flipped, the live job is restarted from its savepoint and nothing
+   * changed for readers.
    */
   void switchOver(
       TallyJob live,
@@ -291,15 +301,21 @@ final class Replay implements AutoCloseable {
       boolean force,
       Duration grace,
       long readyLag,
-      Duration verifyTimeout,
-      Runnable beforeFlip) {
+      Duration verifyTimeout) {
     int from = live.generation();
     int to = next.generation();
     try (Generations generations = generations(live)) {
       int served = generations.servedInValkey();
-      if (served != from) {
+      Integer servedInPostgres = generations.servedInPostgres();
+      if (served != from || (servedInPostgres != null && servedInPostgres != from)) {
         throw new IllegalStateException(
-            "readers are served generation " + served + ", not " + from + " (the live job's)");
+            "readers are served generation "
+                + served
+                + " by Valkey"
+                + (servedInPostgres == null ? "" : " and " + servedInPostgres + " by PostgreSQL")
+                + ", not "
+                + from
+                + " (the live job's); fix the pointers first (docs/runbook.md)");
       }
       out.printf("waiting for generation %d (%s) to catch up …%n", to, next.id());
       out.flush();
@@ -311,38 +327,47 @@ final class Replay implements AutoCloseable {
       String savepoint =
           flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
       out.printf("savepoint: %s%n", savepoint);
-      GenerationComparison comparison;
+      out.flush();
       try {
         Map<TopicPartition, Long> frozenAt = endOffsets(live);
         follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
-        comparison = compare(generations, from, to, verifyTimeout);
+        GenerationComparison comparison = compare(generations, from, to, verifyTimeout);
+        comparison.print(out);
+        if (!comparison.clean() && !force) {
+          throw new Refused(
+              "generation "
+                  + to
+                  + " differs from "
+                  + from
+                  + " (above). Use --force to switch anyway");
+        }
+        // The generation about to be served must not expire (it may be a retired one, back).
+        generations.restore(to);
+        generations.flipValkey(from, to);
       } catch (RuntimeException e) {
-        String restarted = submit(live.args(), savepoint, false);
+        String restarted = restart(live, savepoint);
         throw new IllegalStateException(
-            "cutover abandoned before the switch ("
+            (e instanceof Refused ? "cutover refused: " : "cutover abandoned before the switch: ")
                 + e.getMessage()
-                + "); readers stay on "
+                + "; readers stay on generation "
                 + from
                 + ", its job restarted from the savepoint as "
                 + restarted,
             e);
       }
-      comparison.print(out);
-      if (!comparison.clean() && !force) {
-        String restarted = submit(live.args(), savepoint, false);
-        throw new IllegalStateException(
-            "cutover refused: generation "
-                + to
-                + " differs from "
-                + from
-                + " (above); readers stay on "
-                + from
-                + ", its job restarted from the savepoint as "
-                + restarted
-                + ". Use --force to switch anyway.");
-      }
-      beforeFlip.run();
-      generations.flip(from, to);
+      // Valkey serves the new generation from here on: record the switch before anything else can
+      // fail, so status and rollback know of it.
+      Map<String, String> record = new LinkedHashMap<>();
+      record.put("from", Integer.toString(from));
+      record.put("to", Integer.toString(to));
+      record.put("fromJob", live.id());
+      record.put("fromSavepoint", savepoint);
+      record.put("fromArgs", live.args().toParameters().get(JobArguments.KEY));
+      record.put("at", Instant.now().toString());
+      UnifiedJedis valkey = generations.valkeyClient();
+      valkey.del(LAST_SWITCH_KEY);
+      valkey.hset(LAST_SWITCH_KEY, record);
+      generations.flipPostgres(from, to);
       out.printf(
           "readers now served generation %d (Valkey: one Lua call; PostgreSQL: one transaction)%n",
           to);
@@ -354,17 +379,41 @@ final class Replay implements AutoCloseable {
           keys,
           generations.retiredUntil(from),
           purged > 0 ? "; purged " + purged + " expired PostgreSQL rows" : "");
-      Map<String, String> record = new LinkedHashMap<>();
-      record.put("from", Integer.toString(from));
-      record.put("to", Integer.toString(to));
-      record.put("fromJob", live.id());
-      record.put("fromSavepoint", savepoint);
-      record.put("fromArgs", live.args().toParameters().get(JobArguments.KEY));
-      record.put("at", Instant.now().toString());
-      UnifiedJedis valkey = generations.valkeyClient();
-      valkey.del(LAST_SWITCH_KEY);
-      valkey.hset(LAST_SWITCH_KEY, record);
       out.flush();
+    }
+  }
+
+  /** Why a cutover did not switch, when nothing failed. */
+  private static final class Refused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Refused(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Restarts a stopped job from its savepoint with its own arguments. Its sources keep their uids
+   * and restore their offsets from the savepoint, so {@code --start} does not apply: it is set to
+   * {@code committed}, which needs no broker check (explicit offsets it was started with may have
+   * left the retained range since).
+   */
+  private String restart(TallyJob job, String savepoint) {
+    try {
+      return submit(job.args().with("--start", "committed"), savepoint, false);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "job "
+              + job.id()
+              + " is stopped and could not be restarted ("
+              + e.getMessage()
+              + "): run the jar's "
+              + ENTRY_CLASS
+              + " from savepoint "
+              + savepoint
+              + " with its arguments: "
+              + job.args(),
+          e);
     }
   }
 
@@ -403,23 +452,16 @@ final class Replay implements AutoCloseable {
     JobArguments previousArgs =
         JobArguments.fromParameters(
             Map.of(JobArguments.KEY, last.get("fromArgs")), last.get("fromJob"));
+    // Keep its keys from expiring while its job catches up.
+    try (Generations generations = generations(current)) {
+      generations.restore(previousGeneration);
+    }
     out.printf(
         "restarting generation %s's job from %s …%n", last.get("from"), last.get("fromSavepoint"));
-    String restarted = submit(previousArgs, last.get("fromSavepoint"), false);
+    TallyJob stopped = new TallyJob(last.get("fromJob"), "g" + last.get("from"), previousArgs);
+    String restarted = restart(stopped, last.get("fromSavepoint"));
     TallyJob previousJob = new TallyJob(restarted, "restarted g" + last.get("from"), previousArgs);
-    int previous = previousJob.generation();
-    switchOver(
-        current,
-        previousJob,
-        force,
-        grace,
-        readyLag,
-        verifyTimeout,
-        () -> {
-          try (Generations generations = generations(current)) {
-            generations.restore(previous);
-          }
-        });
+    switchOver(current, previousJob, force, grace, readyLag, verifyTimeout);
   }
 
   // ---------------------------------------------------------------- status
@@ -443,8 +485,14 @@ final class Replay implements AutoCloseable {
         Map<TopicPartition, Long> at =
             new ReplayProgress(flink, job.id(), job.topics(), out).positions();
         long lag = 0;
+        int unreported = 0;
         for (Map.Entry<TopicPartition, Long> end : ends.entrySet()) {
-          lag += Math.max(0, end.getValue() - at.getOrDefault(end.getKey(), 0L));
+          Long position = at.get(end.getKey());
+          if (position == null) {
+            unreported++;
+          } else {
+            lag += Math.max(0, end.getValue() - position);
+          }
         }
         out.printf(
             "  %s  generation %d  lanes %s  group %s  lag %s%n",
@@ -454,7 +502,10 @@ final class Replay implements AutoCloseable {
             job.args().value("--group-id", "tally-projection"),
             at.isEmpty()
                 ? "unknown yet (no source offsets reported before its first record or checkpoint)"
-                : String.format("%,d events", lag));
+                : String.format("%,d events", lag)
+                    + (unreported == 0
+                        ? ""
+                        : " (" + unreported + " partitions not reported yet, not counted)"));
       }
       if (jobs.isEmpty()) {
         out.println("  (none)");
@@ -539,7 +590,7 @@ final class Replay implements AutoCloseable {
   }
 
   private Map<TopicPartition, Long> endOffsets(TallyJob job) {
-    try (Admin admin = admin(bootstrap(job))) {
+    try (Admin admin = admin(bootstrap(job), job)) {
       Map<TopicPartition, Long> ends = new HashMap<>();
       new PositionResolver(admin)
           .retained(job.topics())
@@ -589,7 +640,11 @@ final class Replay implements AutoCloseable {
         System.getenv("TALLY_PG_PASSWORD"));
   }
 
-  static Admin admin(String bootstrap) {
+  /**
+   * An AdminClient for the job's cluster, with the job's security settings ({@code --kafka-property
+   * security.*|sasl.*|ssl.*}) when a job is known.
+   */
+  static Admin admin(String bootstrap, TallyJob job) {
     if (bootstrap == null || bootstrap.isBlank()) {
       throw new IllegalArgumentException(
           "no Kafka cluster known: pass --bootstrap-servers host:port or set "
@@ -598,6 +653,15 @@ final class Replay implements AutoCloseable {
     Properties props = new Properties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    if (job != null) {
+      for (String property : job.args().values("--kafka-property")) {
+        int at = property.indexOf('=');
+        String key = at < 0 ? property : property.substring(0, at);
+        if (key.startsWith("security.") || key.startsWith("sasl.") || key.startsWith("ssl.")) {
+          props.put(key, property.substring(at + 1));
+        }
+      }
+    }
     return Admin.create(props);
   }
 

@@ -196,7 +196,7 @@ final class ReplayCommand {
         topics = live.topics();
       }
       String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
-      replay.plan(topics, bootstrap, start, end);
+      replay.plan(topics, bootstrap, live, start, end);
       return 0;
     }
   }
@@ -367,7 +367,7 @@ final class ReplayCommand {
                     : "generation " + generation)
                 + "; start one with: tally replay rebuild");
       }
-      replay.switchOver(live, next, options.force, grace, options.readyLag, verify, () -> {});
+      replay.switchOver(live, next, options.force, grace, options.readyLag, verify);
       return 0;
     }
   }

@@ -250,7 +250,19 @@ public final class FlinkRestClient {
       sleep(Duration.ofMillis(250));
     }
     throw new FlinkRestException(
-        "savepoint of job " + jobId + " not done within " + timeout + " (trigger " + trigger + ")",
+        "stop-with-savepoint of job "
+            + jobId
+            + " not done within "
+            + timeout
+            + " (trigger "
+            + trigger
+            + "); it may still complete: the job is "
+            + state(jobId)
+            + " now; GET /jobs/"
+            + jobId
+            + "/savepoints/"
+            + trigger
+            + " gives the savepoint once done",
         null);
   }
 

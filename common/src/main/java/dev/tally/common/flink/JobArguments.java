@@ -71,6 +71,20 @@ public final class JobArguments {
     return found;
   }
 
+  /** Every value of a repeatable option ({@code --option value} or {@code --option=value}). */
+  public List<String> values(String option) {
+    List<String> found = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      if (arg.equals(option) && i + 1 < args.size()) {
+        found.add(args.get(++i));
+      } else if (arg.startsWith(option + "=")) {
+        found.add(arg.substring(option.length() + 1));
+      }
+    }
+    return found;
+  }
+
   /** These arguments with {@code option} set to {@code value} (every earlier form removed). */
   public JobArguments with(String option, String value) {
     List<String> changed = without(option).args;

@@ -87,6 +87,12 @@ public final class Generations implements AutoCloseable {
    * @throws IllegalStateException when a store does not serve {@code expected}
    */
   public void flip(int expected, int next) {
+    flipValkey(expected, next);
+    flipPostgres(expected, next);
+  }
+
+  /** The Valkey half of {@link #flip}: one Lua compare-and-set of {@code tally:generation}. */
+  public void flipValkey(int expected, int next) {
     try {
       valkey.eval(
           SWITCH_SCRIPT,
@@ -96,8 +102,20 @@ public final class Generations implements AutoCloseable {
     } catch (io.valkey.exceptions.JedisDataException e) {
       throw new IllegalStateException("Valkey refused the switch: " + e.getMessage(), e);
     }
-    if (jdbcUrl != null) {
-      int updated =
+  }
+
+  /**
+   * The PostgreSQL half of {@link #flip}: {@code UPDATE view_generation SET current = next WHERE
+   * current = expected}, one transaction. Its errors say that Valkey already serves {@code next}.
+   */
+  public void flipPostgres(int expected, int next) {
+    if (jdbcUrl == null) {
+      return;
+    }
+    String fix = "UPDATE view_generation SET current = " + next + " WHERE current = " + expected;
+    int updated;
+    try {
+      updated =
           sql(
               connection -> {
                 try (PreparedStatement update =
@@ -108,18 +126,70 @@ public final class Generations implements AutoCloseable {
                   return update.executeUpdate();
                 }
               });
-      if (updated != 1) {
-        throw new IllegalStateException(
-            "Valkey now serves generation "
-                + next
-                + " but PostgreSQL did not serve "
-                + expected
-                + " (it serves "
-                + servedInPostgres()
-                + "); set it with: UPDATE view_generation SET current = "
-                + next);
-      }
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(
+          "Valkey now serves generation "
+              + next
+              + " but PostgreSQL failed ("
+              + e.getMessage()
+              + "); once it is back run: "
+              + fix,
+          e);
     }
+    if (updated != 1) {
+      throw new IllegalStateException(
+          "Valkey now serves generation "
+              + next
+              + " but PostgreSQL did not serve "
+              + expected
+              + " (it serves "
+              + servedInPostgres()
+              + "); set it with: "
+              + fix);
+    }
+  }
+
+  /**
+   * The highest generation either store knows of (served, written in PostgreSQL, retired), so a new
+   * one never reuses rows left behind.
+   */
+  public int highestKnown() {
+    int highest = servedInValkey();
+    if (jdbcUrl != null) {
+      int inPostgres =
+          sql(
+              connection -> {
+                try (ResultSet row =
+                    connection
+                        .createStatement()
+                        .executeQuery(
+                            "SELECT greatest((SELECT max(generation) FROM view_partial),"
+                                + " (SELECT max(generation) FROM retired_generation),"
+                                + " (SELECT current FROM view_generation))")) {
+                  return row.next() ? row.getInt(1) : 0;
+                }
+              });
+      highest = Math.max(highest, inPostgres);
+    }
+    return highest;
+  }
+
+  /** Whether PostgreSQL holds rows of a generation (false without PostgreSQL). */
+  public boolean hasRows(int generation) {
+    if (jdbcUrl == null) {
+      return false;
+    }
+    return sql(
+        connection -> {
+          try (PreparedStatement query =
+              connection.prepareStatement(
+                  "SELECT 1 FROM view_partial WHERE generation = ? LIMIT 1")) {
+            query.setInt(1, generation);
+            try (ResultSet row = query.executeQuery()) {
+              return row.next();
+            }
+          }
+        });
   }
 
   /** Every Valkey key of a generation. */

@@ -208,6 +208,17 @@ public final class ProjectionJob {
     if (needsBroker(start) || needsBroker(stop)) {
       Properties admin = new Properties();
       admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+      // The sources' security settings apply to the resolver's AdminClient too.
+      config
+          .kafkaProperties()
+          .forEach(
+              (key, value) -> {
+                if (key.startsWith("security.")
+                    || key.startsWith("sasl.")
+                    || key.startsWith("ssl.")) {
+                  admin.put(key, value);
+                }
+              });
       try (Admin client = Admin.create(admin)) {
         PositionResolver resolver = new PositionResolver(client);
         ReplayRange range =
