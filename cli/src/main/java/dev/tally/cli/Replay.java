@@ -186,6 +186,7 @@ final class Replay implements AutoCloseable {
     uploadJar();
     out.printf("stopping %s with a savepoint …%n", live);
     out.flush();
+    awaitTasksRunning(live.id());
     String savepoint =
         flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
     out.printf("savepoint: %s%n", savepoint);
@@ -324,6 +325,7 @@ final class Replay implements AutoCloseable {
       out.printf(
           "stopping the live job %s with a savepoint (generation %d freezes) …%n", live, from);
       out.flush();
+      awaitTasksRunning(live.id());
       String savepoint =
           flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
       out.printf("savepoint: %s%n", savepoint);
@@ -586,6 +588,22 @@ final class Replay implements AutoCloseable {
                 + " (--timeout); it keeps running");
       }
       sleep(settings.progressInterval());
+    }
+  }
+
+  /** A job just (re)started takes no savepoint until its tasks run: wait for them. */
+  private void awaitTasksRunning(String jobId) {
+    long deadline = System.nanoTime() + settings.timeout().toNanos();
+    while (!flink.allTasksRunning(jobId)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "job "
+                + jobId
+                + " has tasks not RUNNING after "
+                + settings.timeout()
+                + "; not stopped");
+      }
+      sleep(Duration.ofMillis(500));
     }
   }
 

@@ -186,6 +186,23 @@ public final class FlinkRestClient {
     return get("/jobs/" + jobId + "/checkpoints/details/" + checkpointId);
   }
 
+  /**
+   * Whether the job is RUNNING with every vertex RUNNING (tasks deployed and started): only then
+   * can it take a checkpoint or savepoint.
+   */
+  public boolean allTasksRunning(String jobId) {
+    JsonNode job = job(jobId);
+    if (!"RUNNING".equals(job.path("state").asText())) {
+      return false;
+    }
+    for (JsonNode vertex : job.path("vertices")) {
+      if (!"RUNNING".equals(vertex.path("status").asText())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** A job the cluster knows: id, name, state ({@code RUNNING}, {@code FINISHED}, …). */
   public record Job(String id, String name, String state, long startTime) {}
 

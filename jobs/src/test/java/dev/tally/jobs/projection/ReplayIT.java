@@ -10,6 +10,7 @@ import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.common.views.ViewClient;
+import dev.tally.common.views.ViewKeys;
 import dev.tally.jobs.views.LeaderboardView;
 import dev.tally.jobs.views.UserScoreView;
 import dev.tally.testing.FlinkMiniCluster;
@@ -108,6 +109,32 @@ class ReplayIT {
 
         String rebuilt = world.cli("replay", "rebuild", "--from", "earliest", "--ready-lag", "0");
         assertThat(rebuilt).contains("rebuild job").contains("generation 2 has caught up");
+
+        // A wrong value in generation 2: the comparison refuses the cutover, and the live job,
+        // which
+        // was stopped for it, runs again from its savepoint; readers stay on generation 1.
+        String user = expected.userScore.keySet().iterator().next();
+        String tamperedKey = ViewKeys.entry(2, UserScoreView.NAME, user);
+        Map<String, String> original;
+        try (Generations generations = world.generations()) {
+          original = generations.valkeyClient().hgetAll(tamperedKey);
+          generations.valkeyClient().hset(tamperedKey, "points", "1");
+        }
+        world.cliFails("replay", "cutover", "--grace", "1h");
+        assertThat(world.lastError)
+            .contains("cutover refused")
+            .contains("restarted from the savepoint");
+        try (Generations generations = world.generations()) {
+          assertThat(generations.servedInValkey()).isEqualTo(1);
+          assertThat(generations.servedInPostgres()).isEqualTo(1);
+          generations.valkeyClient().hset(tamperedKey, original);
+        }
+        assertThat(world.flink.state(live))
+            .as("stopped for the refused cutover")
+            .isEqualTo("FINISHED");
+        assertThat(world.runningGenerations())
+            .as("g1 restarted, g2 running")
+            .containsExactlyInAnyOrder(1, 2);
 
         String cutover = world.cli("replay", "cutover", "--grace", "1h");
         assertThat(cutover)
@@ -380,6 +407,21 @@ class ReplayIT {
       commandLine.setOut(new PrintWriter(out, true));
       commandLine.setErr(new PrintWriter(err, true));
       return commandLine.execute(all.toArray(String[]::new));
+    }
+
+    /** The generations the running jobs write (from their published arguments). */
+    List<Integer> runningGenerations() {
+      List<Integer> generations = new ArrayList<>();
+      for (FlinkRestClient.Job job : flink.jobs()) {
+        if (job.state().equals("RUNNING")) {
+          generations.add(
+              Integer.parseInt(
+                  dev.tally.common.flink.JobArguments.fromParameters(
+                          flink.userConfig(job.id()), job.id())
+                      .value("--generation", "1")));
+        }
+      }
+      return generations;
     }
 
     /** Cancels every running job and stops this world's Valkey. */
