@@ -94,4 +94,9 @@ cat <<EOF2
   psql -h 127.0.0.1 -p $PG_PORT -U tally tally -c "SELECT entry_key, value FROM served_view_value WHERE view = 'user_score' ORDER BY (value->>'points')::numeric DESC LIMIT 5"
   bin/tally view activity CHECKIN 2026-01-01T00:03:00Z --valkey $TALLY_VALKEY --jdbc-url $TALLY_JDBC_URL
   Flink dashboard: $REST   (the job keeps running; make down stops the stack)
+
+  Replay (docs/runbook.md): export TALLY_BOOTSTRAP_SERVERS=$TALLY_BOOTSTRAP_SERVERS, then
+  bin/tally replay status
+  bin/tally replay plan --from earliest
+  bin/tally replay rebuild --from earliest && bin/tally replay cutover
 EOF2
