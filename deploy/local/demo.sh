@@ -99,4 +99,6 @@ cat <<EOF2
   bin/tally replay status
   bin/tally replay plan --from earliest
   bin/tally replay rebuild --from earliest && bin/tally replay cutover
+    (the demo's 1% late events can make an activity minute differ between generations:
+     cutover prints it and refuses; --force accepts it; see docs/runbook.md)
 EOF2
