@@ -16,15 +16,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -150,8 +147,7 @@ final class Replay implements AutoCloseable {
         "%-24s %14s %14s %14s %14s%n",
         "topic:partition", "retained from", "start", "end", "events");
     List<TopicPartition> order = new ArrayList<>(range.start().keySet());
-    order.sort(
-        Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition));
+    order.sort(Position.PARTITION_ORDER);
     for (TopicPartition tp : order) {
       long start = range.start().get(tp);
       long end = range.end().get(tp);
@@ -659,8 +655,8 @@ final class Replay implements AutoCloseable {
   }
 
   /**
-   * An AdminClient for the job's cluster, with the job's security settings ({@code --kafka-property
-   * security.*|sasl.*|ssl.*}) when a job is known.
+   * An AdminClient for the job's cluster, with the job's security settings (its {@code
+   * --kafka-property security.*|sasl.*|ssl.*}) when a job is known.
    */
   static Admin admin(String bootstrap, TallyJob job) {
     if (bootstrap == null || bootstrap.isBlank()) {
@@ -668,19 +664,16 @@ final class Replay implements AutoCloseable {
           "no Kafka cluster known: pass --bootstrap-servers host:port or set "
               + KafkaOptions.BOOTSTRAP_ENV);
     }
-    Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    Map<String, String> properties = new HashMap<>();
     if (job != null) {
       for (String property : job.args().values("--kafka-property")) {
         int at = property.indexOf('=');
-        String key = at < 0 ? property : property.substring(0, at);
-        if (key.startsWith("security.") || key.startsWith("sasl.") || key.startsWith("ssl.")) {
-          props.put(key, property.substring(at + 1));
+        if (at > 0) {
+          properties.put(property.substring(0, at), property.substring(at + 1));
         }
       }
     }
-    return Admin.create(props);
+    return PositionResolver.admin(bootstrap, properties);
   }
 
   private static void sleep(Duration duration) {

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -141,11 +142,15 @@ final class ReplayCommand {
     }
   }
 
-  static Position position(String option, String text) {
-    try {
-      return Position.parse(text);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(option + ": " + e.getMessage());
+  /** Parses --from/--to: a bad position is a bad argument (exit 2) with what is accepted. */
+  static final class PositionConverter implements CommandLine.ITypeConverter<Position> {
+    @Override
+    public Position convert(String text) {
+      try {
+        return Position.parse(text);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
     }
   }
 
@@ -158,11 +163,18 @@ final class ReplayCommand {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
-    @Option(names = "--from", required = true, description = "Start position.")
-    String from;
+    @Option(
+        names = "--from",
+        required = true,
+        converter = PositionConverter.class,
+        description = "Start position.")
+    Position from;
 
-    @Option(names = "--to", description = "End position (default: continuous).")
-    String to;
+    @Option(
+        names = "--to",
+        converter = PositionConverter.class,
+        description = "End position (default: continuous).")
+    Position to;
 
     @Option(
         names = "--lanes",
@@ -176,8 +188,6 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Position start = position("--from", from);
-      Position end = to == null ? null : position("--to", to);
       Replay replay = connection.replay(out);
       Replay.TallyJob live = null;
       if (lanes == null || connection.bootstrapServers == null) {
@@ -196,7 +206,7 @@ final class ReplayCommand {
         topics = live.topics();
       }
       String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
-      replay.plan(topics, bootstrap, live, start, end);
+      replay.plan(topics, bootstrap, live, from, to);
       return 0;
     }
   }
@@ -213,8 +223,12 @@ final class ReplayCommand {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
-    @Option(names = "--from", required = true, description = "Start position.")
-    String from;
+    @Option(
+        names = "--from",
+        required = true,
+        converter = PositionConverter.class,
+        description = "Start position.")
+    Position from;
 
     @Option(names = "--no-wait", description = "Do not wait for the range to be read.")
     boolean noWait;
@@ -222,9 +236,8 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Position start = position("--from", from);
       Replay replay = connection.replay(out);
-      replay.repair(connection.live(replay), start, !noWait);
+      replay.repair(connection.live(replay), from, !noWait);
       return 0;
     }
   }
@@ -244,11 +257,15 @@ final class ReplayCommand {
     @Option(
         names = "--from",
         defaultValue = "earliest",
+        converter = PositionConverter.class,
         description = "Start position (default: ${DEFAULT-VALUE}).")
-    String from;
+    Position from;
 
-    @Option(names = "--to", description = "End position: a bounded rebuild (default: continuous).")
-    String to;
+    @Option(
+        names = "--to",
+        converter = PositionConverter.class,
+        description = "End position: a bounded rebuild (default: continuous).")
+    Position to;
 
     @Option(
         names = "--generation",
@@ -269,13 +286,11 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Position start = position("--from", from);
-      Position end = to == null ? null : position("--to", to);
       if (generation < 0) {
         throw new IllegalArgumentException("--generation must be >= 1 (0: the next one)");
       }
       Replay replay = connection.replay(out);
-      replay.rebuild(connection.live(replay), start, end, generation, readyLag, !noWait);
+      replay.rebuild(connection.live(replay), from, to, generation, readyLag, !noWait);
       return 0;
     }
   }

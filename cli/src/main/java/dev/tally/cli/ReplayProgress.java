@@ -1,6 +1,7 @@
 package dev.tally.cli;
 
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.replay.Position;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,9 +91,7 @@ final class ReplayProgress {
     long total = 0;
     StringBuilder partitions = new StringBuilder();
     List<TopicPartition> order = new ArrayList<>(target.keySet());
-    order.sort(
-        java.util.Comparator.comparing(TopicPartition::topic)
-            .thenComparingInt(TopicPartition::partition));
+    order.sort(Position.PARTITION_ORDER);
     for (TopicPartition tp : order) {
       long from = start.getOrDefault(tp, 0L);
       long to = Math.max(target.getOrDefault(tp, from), from);

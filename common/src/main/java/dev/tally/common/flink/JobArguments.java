@@ -59,16 +59,8 @@ public final class JobArguments {
 
   /** The value of {@code --option value} or {@code --option=value}; {@code fallback} if absent. */
   public String value(String option, String fallback) {
-    String found = fallback;
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      if (arg.equals(option) && i + 1 < args.size()) {
-        found = args.get(++i);
-      } else if (arg.startsWith(option + "=")) {
-        found = arg.substring(option.length() + 1);
-      }
-    }
-    return found;
+    List<String> values = values(option);
+    return values.isEmpty() ? fallback : values.get(values.size() - 1);
   }
 
   /** Every value of a repeatable option ({@code --option value} or {@code --option=value}). */

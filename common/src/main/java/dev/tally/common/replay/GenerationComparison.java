@@ -1,5 +1,6 @@
 package dev.tally.common.replay;
 
+import dev.tally.common.views.ValkeyViewStore;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -102,8 +103,8 @@ public final class GenerationComparison {
       String key = liveEntries.get(i);
       ViewCounts counts = result.counts(viewOf(key));
       counts.liveEntries++;
-      Map<String, String> before = served(liveValues.get(i));
-      Map<String, String> after = served(nextValues.get(i));
+      Map<String, String> before = ValkeyViewStore.served(liveValues.get(i));
+      Map<String, String> after = ValkeyViewStore.served(nextValues.get(i));
       if (after.isEmpty()) {
         counts.missing++;
         result.note("missing in g" + next + ": " + key + " " + before);
@@ -212,18 +213,6 @@ public final class GenerationComparison {
     int at = key.indexOf("}:") + 2;
     int afterGeneration = key.indexOf(':', at) + 1;
     return key.substring(afterGeneration, key.indexOf(':', afterGeneration));
-  }
-
-  /** The served fields and the served version, without the writers' partials. */
-  private static Map<String, String> served(Map<String, String> hash) {
-    Map<String, String> served = new TreeMap<>();
-    hash.forEach(
-        (field, value) -> {
-          if (!field.startsWith("_w:")) {
-            served.put(field, value);
-          }
-        });
-    return served;
   }
 
   private static long version(Map<String, String> served) {

@@ -69,13 +69,15 @@ public sealed interface Position {
     }
   }
 
+  /** The order partitions are listed in everywhere: by topic, then partition number. */
+  java.util.Comparator<TopicPartition> PARTITION_ORDER =
+      java.util.Comparator.comparing(TopicPartition::topic)
+          .thenComparingInt(TopicPartition::partition);
+
   /** {@code topic:partition:offset,…}: the explicit form of offsets, by topic and partition. */
   static String format(Map<TopicPartition, Long> offsets) {
     StringBuilder text = new StringBuilder();
-    Map<TopicPartition, Long> sorted =
-        new java.util.TreeMap<>(
-            java.util.Comparator.comparing(TopicPartition::topic)
-                .thenComparingInt(TopicPartition::partition));
+    Map<TopicPartition, Long> sorted = new java.util.TreeMap<>(PARTITION_ORDER);
     sorted.putAll(offsets);
     sorted.forEach(
         (partition, offset) -> {

@@ -3,7 +3,6 @@ package dev.tally.common.replay;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,11 +29,29 @@ public final class PositionResolver {
   /** One partition's retained range: {@code [earliest, end)}; end is the next offset to write. */
   public record Retained(long earliest, long end) {}
 
-  private static final Comparator<TopicPartition> ORDER =
-      Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
-
   private final Admin admin;
   private final Clock clock;
+
+  /**
+   * An AdminClient for {@code bootstrapServers} carrying the security settings ({@code security.*},
+   * {@code sasl.*}, {@code ssl.*}) among {@code clientProperties} — the extra properties a job's
+   * Kafka clients are given — so it reaches the cluster the job reads. The caller closes it.
+   */
+  public static Admin admin(String bootstrapServers, Map<String, String> clientProperties) {
+    java.util.Properties props = new java.util.Properties();
+    props.put(
+        org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        bootstrapServers);
+    props.put(
+        org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    clientProperties.forEach(
+        (key, value) -> {
+          if (key.startsWith("security.") || key.startsWith("sasl.") || key.startsWith("ssl.")) {
+            props.put(key, value);
+          }
+        });
+    return Admin.create(props);
+  }
 
   public PositionResolver(Admin admin) {
     this(admin, Clock.systemUTC());
@@ -54,7 +71,7 @@ public final class PositionResolver {
     Map<TopicPartition, Long> from = resolve(start, retained, "start");
     Map<TopicPartition, Long> to;
     if (end == null) {
-      to = new TreeMap<>(ORDER);
+      to = new TreeMap<>(Position.PARTITION_ORDER);
       retained.forEach((partition, range) -> to.put(partition, range.end()));
     } else {
       to = resolve(end, retained, "end");
@@ -107,7 +124,7 @@ public final class PositionResolver {
                 .forEach(p -> partitions.add(new TopicPartition(topic, p.partition()))));
     Map<TopicPartition, Long> earliest = list(partitions, OffsetSpec.earliest());
     Map<TopicPartition, Long> end = list(partitions, OffsetSpec.latest());
-    Map<TopicPartition, Retained> retained = new TreeMap<>(ORDER);
+    Map<TopicPartition, Retained> retained = new TreeMap<>(Position.PARTITION_ORDER);
     for (TopicPartition partition : partitions) {
       retained.put(partition, new Retained(earliest.get(partition), end.get(partition)));
     }
@@ -116,7 +133,7 @@ public final class PositionResolver {
 
   private Map<TopicPartition, Long> resolve(
       Position position, Map<TopicPartition, Retained> retained, String role) {
-    Map<TopicPartition, Long> offsets = new TreeMap<>(ORDER);
+    Map<TopicPartition, Long> offsets = new TreeMap<>(Position.PARTITION_ORDER);
     if (position instanceof Position.Earliest) {
       retained.forEach((partition, range) -> offsets.put(partition, range.earliest()));
     } else if (position instanceof Position.Latest) {

@@ -158,7 +158,11 @@ public final class ValkeyViewStore implements AutoCloseable {
     return jedis.zrevrangeWithScores(ViewKeys.rank(generation, view, set), 0, n - 1);
   }
 
-  private static Map<String, String> served(Map<String, String> hash) {
+  /**
+   * An entry hash without the writers' partials ({@code _w:…}): the served fields and the served
+   * version {@code _v}.
+   */
+  public static Map<String, String> served(Map<String, String> hash) {
     Map<String, String> served = new TreeMap<>();
     hash.forEach(
         (field, value) -> {

@@ -28,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -46,7 +45,6 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.common.TopicPartition;
 
@@ -206,20 +204,8 @@ public final class ProjectionJob {
     Map<TopicPartition, Long> startOffsets = null;
     Map<TopicPartition, Long> stopOffsets = null;
     if (needsBroker(start) || needsBroker(stop)) {
-      Properties admin = new Properties();
-      admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-      // The sources' security settings apply to the resolver's AdminClient too.
-      config
-          .kafkaProperties()
-          .forEach(
-              (key, value) -> {
-                if (key.startsWith("security.")
-                    || key.startsWith("sasl.")
-                    || key.startsWith("ssl.")) {
-                  admin.put(key, value);
-                }
-              });
-      try (Admin client = Admin.create(admin)) {
+      try (Admin client =
+          PositionResolver.admin(config.bootstrapServers(), config.kafkaProperties())) {
         PositionResolver resolver = new PositionResolver(client);
         ReplayRange range =
             resolver.range(start == null ? new Position.Earliest() : start, stop, topics);
