@@ -5,7 +5,7 @@ MVN ?= mvn
 STACK := deploy/local/stack.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test fmt up down status smoke demo bench bench-quick jmh clean clean-stack
+.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder jmh clean clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -42,6 +42,9 @@ bench: deps build ## benchmark on a reset local stack (5M events, ~12 min): benc
 
 bench-quick: deps build ## the same benchmark with 300k events and 15 s per rate (~3 min)
 	@bash deploy/local/bench.sh quick
+
+bench-ladder: deps build ## the job cut after each stage (floor, shuffle, dedup, fold, full) on 2M events: BENCHMARKS.md
+	@bash deploy/local/bench.sh ladder
 
 jmh: build ## JMH microbenchmarks of the hot paths (decode, dedup on RocksDB, Valkey write path)
 	@bash deploy/local/jmh.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make bench` / `make bench-quick`: resets and starts the local stack, runs the benchmark
+# `make bench` / `make bench-quick` / `make bench-ladder`: resets and starts the local stack, runs the benchmark
 # (bench/src/main/java/dev/tally/bench/BenchMain.java), stops the stack.
-#   deploy/local/bench.sh full|quick [extra BenchMain options…]
+#   deploy/local/bench.sh full|quick|ladder [extra BenchMain options…]
 # Writes bench/results/<date>.json and .png and adds a row to BENCHMARKS.md.
 set -euo pipefail
 
@@ -11,7 +11,8 @@ PROFILE="${1:-quick}"; shift || true
 case "$PROFILE" in
   full) COMMAND="make bench" ;;
   quick) COMMAND="make bench-quick" ;;
-  *) echo "bench: profile '$PROFILE' is not one of: full, quick" >&2; exit 2 ;;
+  ladder) COMMAND="make bench-ladder" ;;
+  *) echo "bench: profile '$PROFILE' is not one of: full, quick, ladder" >&2; exit 2 ;;
 esac
 for needed in "$ROOT/jobs/target/tally-jobs.jar" "$ROOT/bench/target/classpath.txt"; do
   [ -f "$needed" ] || { echo "bench: $needed not found; run: make build" >&2; exit 1; }

@@ -9,7 +9,7 @@
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
-#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1024m, TALLY_KAFKA_HEAP=1g,
+#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml).
 # Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
 set -euo pipefail
@@ -24,7 +24,7 @@ FLINK_REST_PORT="${TALLY_FLINK_REST_PORT:-8081}"
 FLINK_RPC_PORT="${TALLY_FLINK_RPC_PORT:-6123}"
 FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
 FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
-FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1024m}"
+FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1536m}"
 KAFKA_HEAP="${TALLY_KAFKA_HEAP:-1g}"
 PG_USER=tally
 PG_DATABASE=tally
@@ -235,6 +235,11 @@ jobmanager.rpc.address: 127.0.0.1
 jobmanager.rpc.port: $FLINK_RPC_PORT
 jobmanager.bind-host: 127.0.0.1
 jobmanager.memory.process.size: $FLINK_JM_MEMORY
+# Each job submitted over REST runs its main() in the JobManager in a class loader of its own, and
+# Flink 2.2 keeps ~2-10 MB of those classes after the job ends (measured: one ChildFirstClassLoader
+# per finished job stays reachable); with the default 256 MB, a dozen submissions exhaust the
+# metaspace and the JobManager exits. A session cluster that takes many submissions needs room.
+jobmanager.memory.jvm-metaspace.size: 512m
 taskmanager.bind-host: 127.0.0.1
 taskmanager.host: 127.0.0.1
 taskmanager.numberOfTaskSlots: $FLINK_SLOTS

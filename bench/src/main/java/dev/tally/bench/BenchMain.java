@@ -49,7 +49,8 @@ public final class BenchMain implements Callable<Integer> {
   /** The sizes of a run; every one can be overridden. */
   enum Profile {
     FULL(5_000_000, 500_000, 60),
-    QUICK(300_000, 50_000, 15);
+    QUICK(300_000, 50_000, 15),
+    LADDER(2_000_000, 500_000, 0);
 
     final long events;
     final int users;
@@ -66,8 +67,17 @@ public final class BenchMain implements Callable<Integer> {
       names = "--profile",
       defaultValue = "quick",
       description =
-          "full (5M events, 60 s per rate) or quick (300k, 15 s) (default: ${DEFAULT-VALUE}).")
+          "full (5M events, 60 s per rate), quick (300k, 15 s) or ladder (2M, every rung, no"
+              + " catch-up, latency or rebuild phase) (default: ${DEFAULT-VALUE}).")
   String profile;
+
+  @Option(
+      names = "--rungs",
+      split = ",",
+      description =
+          "Ladder rungs to run after the read limit: floor, shuffle, project, fold, full (default:"
+              + " floor; the ladder profile: all).")
+  List<String> rungs;
 
   @Option(names = "--events", description = "Preloaded events (default: the profile's).")
   Long events;
@@ -171,7 +181,7 @@ public final class BenchMain implements Callable<Integer> {
       sizes = Profile.valueOf(profile.toUpperCase());
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(
-          new CommandLine(this), "--profile '" + profile + "' is not one of full, quick");
+          new CommandLine(this), "--profile '" + profile + "' is not one of full, quick, ladder");
     }
     long n = events != null ? events : sizes.events;
     int userCount = users != null ? users : sizes.users;
@@ -232,13 +242,41 @@ public final class BenchMain implements Callable<Integer> {
       limits.put("averageRecordBytes", raw.records() == 0 ? 0 : raw.bytes() / raw.records());
       result.put("limit", limits);
 
+      // The ladder: the job cut after each stage, from the Flink floor up.
+      List<String> ladderRungs =
+          rungs != null
+              ? rungs
+              : sizes == Profile.LADDER
+                  ? List.of("floor", "shuffle", "project", "fold", "full")
+                  : List.of("floor");
+      step("Ladder: the job cut after each stage, bounded over the same log: %s", ladderRungs);
+      String jarId = flink.uploadJar(jobJar);
+      List<Ladder.Rung> ladder =
+          new Ladder(flink, jarId, out)
+              .run(
+                  ladderRungs,
+                  n,
+                  i -> jobArgs("tally-bench-ladder-" + i, 100 + i, "earliest", "latest"));
+      result.put("ladder", ladder.stream().map(Ladder.Rung::toMap).toList());
+      double floorRate =
+          ladder.stream()
+              .filter(r -> r.rung().equals("floor"))
+              .mapToDouble(Ladder.Rung::eventsPerSecond)
+              .findFirst()
+              .orElse(Double.NaN);
+      if (sizes == Profile.LADDER) {
+        Report report = new Report(results, markdown);
+        Path json = report.writeLadder(runId, result, ladder);
+        step("Wrote %s and a ladder row in %s", json, markdown);
+        return 0;
+      }
+
       // 3 + 4. Catch-up and its cost.
       step(
           "Catch-up: the projection job (parallelism %d, RocksDB, checkpoints every %s) from earliest to the end",
           parallelism, checkpointInterval);
       stack.reset();
       StackProbe.Counters before = stack.read();
-      String jarId = flink.uploadJar(jobJar);
       String catchUpJob =
           flink.run(
               jarId,
@@ -317,14 +355,21 @@ public final class BenchMain implements Callable<Integer> {
       catchUpResult.put("ratioToPlainConsumer", round4(eventsPerSecond / raw.recordsPerSecond()));
       catchUpResult.put(
           "ratioToDecodingConsumer", round4(eventsPerSecond / decoded.recordsPerSecond()));
+      catchUpResult.put("flinkFloorEventsPerSecond", round(floorRate));
+      catchUpResult.put("ratioToFlinkFloor", round4(eventsPerSecond / floorRate));
       catchUpResult.put("allReadAfterSeconds", round(readAllAt));
       catchUpResult.put(
           "timing",
           "job start-time to end-time (Flink): from tasks deployed until the bounded job finished, every view written and the final checkpoint taken");
       result.put("catchUp", catchUpResult);
       out.printf(
-          "  %,d events in %.1f s = %,.0f events/s = %.3f x the plain consumer%n",
-          n, jobSeconds, eventsPerSecond, eventsPerSecond / raw.recordsPerSecond());
+          "  %,d events in %.1f s = %,.0f events/s = %.3f x the plain consumer, %.3f x the Flink"
+              + " floor%n",
+          n,
+          jobSeconds,
+          eventsPerSecond,
+          eventsPerSecond / raw.recordsPerSecond(),
+          eventsPerSecond / floorRate);
 
       Map<String, Object> cost = new LinkedHashMap<>();
       double perEvent = 1.0 / n;
@@ -357,7 +402,7 @@ public final class BenchMain implements Callable<Integer> {
             Math.round(lastCheckpoint.dedupChainBytes() / idsAtCheckpoint * 1e6));
         cost.put(
             "rocksdbNote",
-            "full state size of the dedup vertices (dedup + user_score + leaderboard state) in the last checkpoint, over the distinct ids read when it completed");
+            "full state size of the projection vertices (seen ids + user_score and leaderboard state) in the last checkpoint, over the distinct ids read when it completed");
       }
       result.put("cost", cost);
       out.printf("  cost: %s%n", cost);

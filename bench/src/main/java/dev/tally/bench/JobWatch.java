@@ -73,7 +73,7 @@ final class JobWatch {
     latencyMetrics.clear();
     dedupVertices.clear();
     for (FlinkRestClient.Vertex vertex : flink.vertices(jobId)) {
-      if (vertex.name().startsWith("dedup-by-event-id")) {
+      if (vertex.name().startsWith("project")) {
         dedupVertices.add(vertex.id());
       }
       List<String> latency = new ArrayList<>();
@@ -140,7 +140,7 @@ final class JobWatch {
     return worst;
   }
 
-  /** Full state size of the dedup vertices (dedup + the user-keyed views chained to it), bytes. */
+  /** Full state size of the projection vertices (seen ids + the user views' state), bytes. */
   record StateSize(long checkpointId, long dedupChainBytes, long jobBytes) {}
 
   StateSize latestCheckpoint() {

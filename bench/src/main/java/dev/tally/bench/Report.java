@@ -19,10 +19,18 @@ import org.knowm.xchart.internal.chartpart.Chart;
 /** Writes a run: the JSON file, the PNG chart, and a row in BENCHMARKS.md's table. */
 final class Report {
 
-  static final String TABLE_MARKER = "<!-- bench rows: make bench appends below this line -->";
+  static final String TABLE_MARKER =
+      "<!-- bench rows (with the Flink floor): make bench appends below this line -->";
   static final String TABLE_HEADER =
-      "| date (UTC) | command | events | plain consumer ev/s | decoding consumer ev/s | catch-up ev/s | ratio | latency outside p50/p95/p99/p99.9 ms | latency sink p50/p95/p99/p99.9 ms | Valkey cmds/ev | script calls/ev | Valkey cores | Valkey MB | PG stmts/ev | RocksDB MB per 1M ids | TM heap peak MB | rebuild ev/s |\n"
-          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+      "| date (UTC) | command | events | plain consumer ev/s | decoding consumer ev/s | Flink floor ev/s | catch-up ev/s | catch-up / floor | catch-up / plain consumer | latency outside p50/p95/p99/p99.9 ms | latency sink p50/p95/p99/p99.9 ms | Valkey cmds/ev | script calls/ev | Valkey cores | Valkey MB | PG stmts/ev | RocksDB MB per 1M ids | TM heap peak MB | rebuild ev/s |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+  static final String LADDER_MARKER =
+      "<!-- ladder rows: make bench-ladder appends below this line -->";
+  static final List<String> RUNGS = List.of("floor", "shuffle", "project", "fold", "full");
+  static final String LADDER_HEADER =
+      "| date (UTC) | command | events | floor ev/s | shuffle ev/s | project ev/s | fold ev/s | full ev/s | full / floor |\n"
+          + "|---|---|---|---|---|---|---|---|---|";
 
   private final Path results;
   private final Path markdown;
@@ -44,6 +52,45 @@ final class Report {
     chart(results.resolve(runId + ".png"), timeline, latency);
     appendRow(result, latency);
     return json;
+  }
+
+  /** A ladder run: the JSON file and a row in BENCHMARKS.md's ladder table. */
+  Path writeLadder(String runId, Map<String, Object> result, List<Ladder.Rung> ladder)
+      throws IOException {
+    Files.createDirectories(results);
+    Path json = results.resolve(runId + "-ladder.json");
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), result);
+    Map<String, Double> rates = new java.util.HashMap<>();
+    ladder.forEach(r -> rates.put(r.rung(), r.eventsPerSecond()));
+    List<String> cells = new ArrayList<>();
+    cells.add("");
+    cells.add(result.get("date").toString().substring(0, 16).replace('T', ' '));
+    cells.add("`" + result.get("command") + "`");
+    cells.add(String.format("%,d", ladder.isEmpty() ? 0 : ladder.get(0).events()));
+    for (String rung : RUNGS) {
+      cells.add(rates.containsKey(rung) ? thousands(rates.get(rung)) : "—");
+    }
+    cells.add(
+        rates.containsKey("full") && rates.containsKey("floor")
+            ? String.format("%.3f", rates.get("full") / rates.get("floor"))
+            : "—");
+    cells.add("");
+    insertRow(LADDER_MARKER, LADDER_HEADER, String.join(" | ", cells).trim());
+    return json;
+  }
+
+  /** Adds a row at the top of the table under {@code marker}, creating the table if missing. */
+  private void insertRow(String marker, String header, String row) throws IOException {
+    String text =
+        Files.exists(markdown)
+            ? Files.readString(markdown, StandardCharsets.UTF_8)
+            : "# Benchmarks\n";
+    if (!text.contains(marker)) {
+      text = text + "\n" + marker + "\n" + header + "\n";
+    }
+    int at = text.indexOf(marker) + marker.length() + 1 + header.length() + 1;
+    text = text.substring(0, at) + row + "\n" + text.substring(at);
+    Files.writeString(markdown, text, StandardCharsets.UTF_8);
   }
 
   @SuppressWarnings("unchecked")
@@ -70,7 +117,9 @@ final class Report {
                 String.format("%,d", ((Number) workload.get("events")).longValue()),
                 thousands(limit.get("plainConsumerEventsPerSecond")),
                 thousands(limit.get("decodingConsumerEventsPerSecond")),
+                thousands(catchUp.get("flinkFloorEventsPerSecond")),
                 thousands(catchUp.get("eventsPerSecond")),
+                String.format("%.3f", ((Number) catchUp.get("ratioToFlinkFloor")).doubleValue()),
                 String.format("%.3f", ((Number) catchUp.get("ratioToPlainConsumer")).doubleValue()),
                 outside.toString(),
                 sink.toString(),
@@ -84,16 +133,7 @@ final class Report {
                 rebuild(result.get("replayRebuild")),
                 "")
             .trim();
-    String text =
-        Files.exists(markdown)
-            ? Files.readString(markdown, StandardCharsets.UTF_8)
-            : "# Benchmarks\n\n" + TABLE_MARKER + "\n" + TABLE_HEADER + "\n";
-    if (!text.contains(TABLE_MARKER)) {
-      text = text + "\n" + TABLE_MARKER + "\n" + TABLE_HEADER + "\n";
-    }
-    int at = text.indexOf(TABLE_MARKER) + TABLE_MARKER.length() + 1 + TABLE_HEADER.length() + 1;
-    text = text.substring(0, at) + row + "\n" + text.substring(at);
-    Files.writeString(markdown, text, StandardCharsets.UTF_8);
+    insertRow(TABLE_MARKER, TABLE_HEADER, row);
   }
 
   private static String rebuild(Object replayRebuild) {

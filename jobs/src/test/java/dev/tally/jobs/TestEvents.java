@@ -1,5 +1,6 @@
 package dev.tally.jobs;
 
+import dev.tally.events.EventType;
 import dev.tally.jobs.decode.FoldEvent;
 import java.time.Instant;
 
@@ -17,15 +18,14 @@ public final class TestEvents {
       String id, String type, String user, String hunt, Instant occurredAt) {
     FoldEvent event = new FoldEvent();
     event.eventId = id;
-    event.type = type;
+    event.type = EventType.valueOf(type);
     event.userId = user;
     event.huntId = hunt;
     event.occurredAt = occurredAt.toEpochMilli();
-    event.lane = "p0";
     event.topic = "events.p0";
     event.partition = 0;
     event.offset = id.hashCode() & 0xffff;
-    event.kafkaTimestamp = occurredAt.toEpochMilli();
+    event.appendTime = occurredAt.toEpochMilli();
     event.raw = id.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     return event;
   }

@@ -4,7 +4,6 @@ import dev.tally.common.events.EventCodec;
 import dev.tally.common.events.EventDecodingException;
 import dev.tally.events.Event;
 import dev.tally.events.TaskCompleted;
-import java.util.Map;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -20,14 +19,9 @@ public final class DecodingDeserializer implements KafkaRecordDeserializationSch
 
   private static final long serialVersionUID = 1L;
 
-  /** Lane of each topic, e.g. {@code events.p0 → p0}. */
-  private final Map<String, String> laneOfTopic;
-
   private transient EventCodec codec;
 
-  public DecodingDeserializer(Map<String, String> laneOfTopic) {
-    this.laneOfTopic = Map.copyOf(laneOfTopic);
-  }
+  public DecodingDeserializer() {}
 
   @Override
   public void open(DeserializationSchema.InitializationContext context) {
@@ -57,19 +51,19 @@ public final class DecodingDeserializer implements KafkaRecordDeserializationSch
     }
   }
 
-  private FoldEvent toFoldEvent(Event event, ConsumerRecord<byte[], byte[]> record) {
+  private static FoldEvent toFoldEvent(Event event, ConsumerRecord<byte[], byte[]> record) {
     FoldEvent fold = new FoldEvent();
     fold.eventId = event.getEventId();
-    fold.type = event.getType().name();
+    fold.type = event.getType();
     fold.userId = event.getUserId();
     fold.huntId = event.getHuntId();
     fold.occurredAt = event.getOccurredAt().toEpochMilli();
     fold.payloadPoints = event.getPayload() instanceof TaskCompleted task ? task.getPoints() : null;
-    fold.lane = laneOfTopic.getOrDefault(record.topic(), record.topic());
-    fold.topic = record.topic();
     fold.partition = record.partition();
     fold.offset = record.offset();
-    fold.kafkaTimestamp = record.timestamp();
+    fold.appendTime = record.timestamp();
+    // Kept until the lane's admission step knows whether a view refuses the event.
+    fold.topic = record.topic();
     fold.raw = record.value();
     return fold;
   }

@@ -21,6 +21,11 @@ import java.util.List;
  *     once every view is written)
  * @param sourceId appended to the sources' uids: a new value makes a job restored from a savepoint
  *     read from {@code start} instead of the saved offsets (replay repair); empty by default
+ * @param dedupHorizon how long an event id is remembered, in log time (Kafka append time)
+ * @param dedupGrace how much longer than the horizon, in processing time, ids stay in state (so a
+ *     job running behind the log by less than this never forgets an id early)
+ * @param bundleSize events the projection operator holds before folding them
+ * @param bundleDelay … or how long it holds the first of them
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
@@ -35,11 +40,13 @@ public record ProjectionConfig(
     String stop,
     String sourceId,
     Duration dedupHorizon,
+    Duration dedupGrace,
     Duration checkpointInterval,
     String checkpointDir,
     Duration maxOutOfOrderness,
-    Duration idleness,
     Duration allowedLateness,
+    int bundleSize,
+    Duration bundleDelay,
     ValkeyEndpoint valkey,
     int valkeyBatch,
     Duration valkeyMaxDelay,
@@ -57,6 +64,7 @@ public record ProjectionConfig(
 
   public static final String COMMITTED = "committed";
   public static final String NO_STOP = "none";
+  public static final int MAX_BUNDLE = 1_000_000;
 
   public ProjectionConfig {
     lanes = List.copyOf(lanes);
@@ -75,10 +83,14 @@ public record ProjectionConfig(
         sourceId.matches("[A-Za-z0-9_.-]*"),
         "--source-id '" + sourceId + "' may hold letters, digits, _ . - only");
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
+    require(!dedupGrace.isNegative(), "--dedup-grace must be >= 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
-    require(positive(idleness), "--idleness must be > 0");
     require(!allowedLateness.isNegative(), "--allowed-lateness must be >= 0");
+    require(
+        bundleSize >= 1 && bundleSize <= MAX_BUNDLE,
+        "--bundle-size must be between 1 and " + MAX_BUNDLE + ", got " + bundleSize);
+    require(positive(bundleDelay), "--bundle-delay must be > 0");
     require(valkeyBatch >= 1, "--valkey-batch must be >= 1");
     require(positive(valkeyMaxDelay), "--valkey-max-delay must be > 0");
     require(positive(postgresInterval), "--postgres-interval must be > 0");

@@ -14,16 +14,18 @@ import dev.tally.jobs.decode.DecodingDeserializer;
 import dev.tally.jobs.decode.EventTimeWatermarks;
 import dev.tally.jobs.decode.FoldEvent;
 import dev.tally.jobs.decode.SourceRecord;
-import dev.tally.jobs.decode.SplitDeadLetters;
-import dev.tally.jobs.dedup.DeduplicateByEventId;
 import dev.tally.jobs.sinks.CoalesceLatest;
 import dev.tally.jobs.sinks.PostgresSinks;
 import dev.tally.jobs.sinks.ValkeySink;
+import dev.tally.jobs.views.CountDelta;
+import dev.tally.jobs.views.CountPerEntry;
+import dev.tally.jobs.views.CountView;
 import dev.tally.jobs.views.View;
 import dev.tally.jobs.views.ViewContext;
 import dev.tally.jobs.views.Views;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,8 +42,6 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.datastream.DataStreamUtils;
-import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
@@ -62,13 +62,16 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class ProjectionJob {
 
-  public static final String UID_SOURCE = "source";
-  public static final String UID_SPLIT = "split-dead-letters";
-  public static final String UID_DEDUP = "dedup-by-event-id";
-  public static final String UID_VALKEY = "sink-valkey";
+  // Version 2 of the topology (fused projection): every stateful uid is new, so a savepoint of
+  // the first topology cannot be restored into it by mistake (docs/projection-job.md: migrating).
+  public static final String UID_SOURCE = "lane-source";
+  public static final String UID_ADMIT = "admit";
+  public static final String UID_PROJECT = "project";
+  public static final String UID_COUNT = "count";
+  public static final String UID_VALKEY = "valkey";
   public static final String UID_COALESCE = "coalesce-for-postgres";
-  public static final String UID_POSTGRES = "sink-postgres";
-  public static final String UID_DEAD_LETTERS = "sink-dead-letters";
+  public static final String UID_POSTGRES = "postgres";
+  public static final String UID_DEAD_LETTERS = "dead-letters";
 
   private ProjectionJob() {}
 
@@ -105,6 +108,14 @@ public final class ProjectionJob {
     if (sources.isEmpty()) {
       throw new IllegalArgumentException("no lane source given");
     }
+    configure(env, config);
+    for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
+      buildLane(env, lane.getKey(), lane.getValue(), sinks, config);
+    }
+  }
+
+  /** Parallelism, checkpointing and object reuse, as every run of the projection sets them. */
+  public static void configure(StreamExecutionEnvironment env, ProjectionConfig config) {
     if (config.parallelism() > 0) {
       env.setParallelism(config.parallelism());
     }
@@ -112,9 +123,6 @@ public final class ProjectionJob {
     // No operator keeps or mutates its input across calls (those that buffer copy), so chained
     // operators may hand records on without a defensive copy.
     env.getConfig().enableObjectReuse();
-    for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
-      buildLane(env, lane.getKey(), lane.getValue(), sinks, config);
-    }
   }
 
   private static void buildLane(
@@ -125,65 +133,121 @@ public final class ProjectionJob {
       ProjectionConfig config) {
     String name = lane.name().toLowerCase();
     ViewContext context = config.viewContext(name);
-    // Watermarks per partition from occurred_at, advanced every second of event time.
+    List<View> views = Views.all();
+    DataStream<SourceRecord> records = laneRecords(env, lane, source, config);
+
+    SingleOutputStreamOperator<FoldEvent> admitted = admit(records, views, context, config);
+    SingleOutputStreamOperator<ViewUpdate> projected = project(admitted, views, context, config);
+    SingleOutputStreamOperator<ViewUpdate> counted = count(projected, views, context);
+
+    // Each stream of updates writes through its own sinks, chained to the operator that made it.
+    writeUpdates(projected, "project", sinks, config, context);
+    writeUpdates(counted, "count", sinks, config, context);
+
+    admitted
+        .getSideOutput(AdmitEvents.DEAD_LETTERS)
+        .union(projected.getSideOutput(ProjectLane.DEAD_LETTERS))
+        .sinkTo(sinks.deadLetters())
+        .uid(context.uid(UID_DEAD_LETTERS))
+        .name(context.name("dead-letters"));
+  }
+
+  /** The admission step: dead letters aside, each event judged by its partition's clock. */
+  public static SingleOutputStreamOperator<FoldEvent> admit(
+      DataStream<SourceRecord> records,
+      List<View> views,
+      ViewContext context,
+      ProjectionConfig config) {
+    return records
+        .process(new AdmitEvents(views, context, config.maxOutOfOrderness()))
+        .uid(admitUid(context, config))
+        .name(context.name("admit"));
+  }
+
+  /** The shuffle by user into the lane's projection: dedup, user views, count deltas. */
+  public static SingleOutputStreamOperator<ViewUpdate> project(
+      DataStream<FoldEvent> admitted,
+      List<View> views,
+      ViewContext context,
+      ProjectionConfig config) {
+    return admitted
+        .keyBy(new ByUser())
+        .transform(
+            context.name("project"),
+            TypeInformation.of(ViewUpdate.class),
+            new ProjectLane(
+                views,
+                context,
+                config.bundleSize(),
+                config.bundleDelay(),
+                config.dedupHorizon(),
+                config.dedupGrace()))
+        .uid(context.uid(UID_PROJECT));
+  }
+
+  /** The count views' deltas, shuffled by entry and added up. */
+  public static SingleOutputStreamOperator<ViewUpdate> count(
+      SingleOutputStreamOperator<ViewUpdate> projected, List<View> views, ViewContext context) {
+    List<CountView> countViews = new ArrayList<>();
+    for (View view : views) {
+      if (view instanceof CountView count) {
+        countViews.add(count);
+      }
+    }
+    return projected
+        .getSideOutput(ProjectLane.COUNTS)
+        .keyBy(CountDelta::key)
+        .process(new CountPerEntry(countViews, context))
+        .uid(context.uid(UID_COUNT))
+        .name(context.name("count"));
+  }
+
+  private static void writeUpdates(
+      SingleOutputStreamOperator<ViewUpdate> updates,
+      String from,
+      ProjectionSinks sinks,
+      ProjectionConfig config,
+      ViewContext context) {
+    updates
+        .sinkTo(sinks.valkey())
+        .uid(context.uid(UID_VALKEY + "-" + from))
+        .name(context.name("valkey " + from));
+    if (sinks.postgres() != null) {
+      updates
+          .transform(
+              context.name("coalesce " + from),
+              TypeInformation.of(ViewUpdate.class),
+              new CoalesceLatest(config.postgresInterval()))
+          .uid(context.uid(UID_COALESCE + "-" + from))
+          .sinkTo(sinks.postgres())
+          .uid(context.uid(UID_POSTGRES + "-" + from))
+          .name(context.name("postgres " + from));
+    }
+  }
+
+  /** The admission step's uid follows the source's: its partition clocks belong to the offsets. */
+  static String admitUid(ViewContext context, ProjectionConfig config) {
+    String uid = context.uid(UID_ADMIT);
+    return config.sourceId().isEmpty() ? uid : uid + "-" + config.sourceId();
+  }
+
+  /** A lane's records as its source reads them, with watermarks per partition from occurred_at. */
+  public static DataStream<SourceRecord> laneRecords(
+      StreamExecutionEnvironment env,
+      Lane lane,
+      Source<SourceRecord, ?, ?> source,
+      ProjectionConfig config) {
+    String name = lane.name().toLowerCase();
+    // Watermarks per partition from occurred_at, advanced every second of event time. They only
+    // drop count-view state that can no longer change; no decision depends on them, and no idle
+    // partition is skipped (that would depend on processing time).
     WatermarkStrategy<SourceRecord> watermarks =
         WatermarkStrategy.<SourceRecord>forGenerator(
                 generatorContext ->
                     new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
-            .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime())
-            .withIdleness(config.idleness());
-    DataStream<SourceRecord> records =
-        env.fromSource(source, watermarks, "lane " + name).uid(sourceUid(context, config));
-
-    SingleOutputStreamOperator<FoldEvent> events =
-        records
-            .process(new SplitDeadLetters())
-            .uid(context.uid(UID_SPLIT))
-            .name(context.name("split-dead-letters"));
-    DataStream<DeadLetter> deadLetters = events.getSideOutput(SplitDeadLetters.DEAD_LETTERS);
-
-    SingleOutputStreamOperator<FoldEvent> unique =
-        events
-            .keyBy(new ByUser())
-            .process(new DeduplicateByEventId(config.dedupHorizon()))
-            .uid(context.uid(UID_DEDUP))
-            .name(context.name("dedup-by-event-id"));
-    // Same key, same partitioning: the user-keyed views chain to dedup without another shuffle,
-    // and each user's events stay in their Kafka order.
-    KeyedStream<FoldEvent, String> byUser =
-        DataStreamUtils.reinterpretAsKeyedStream(unique, new ByUser());
-
-    // Each view writes through its own sinks, chained to the view's operator: its updates never
-    // cross a network channel (serializing them cost more than computing them).
-    for (View view : Views.all()) {
-      View.Output output = view.build(byUser, context);
-      String viewUid = view.name().replace('_', '-');
-      output
-          .updates()
-          .sinkTo(sinks.valkey())
-          .uid(context.uid(UID_VALKEY + "-" + viewUid))
-          .name(context.name("valkey " + view.name()));
-      if (sinks.postgres() != null) {
-        output
-            .updates()
-            .transform(
-                context.name("coalesce " + view.name()),
-                TypeInformation.of(ViewUpdate.class),
-                new CoalesceLatest(config.postgresInterval()))
-            .uid(context.uid(UID_COALESCE + "-" + viewUid))
-            .sinkTo(sinks.postgres())
-            .uid(context.uid(UID_POSTGRES + "-" + viewUid))
-            .name(context.name("postgres " + view.name()));
-      }
-      if (output.rejected() != null) {
-        deadLetters = deadLetters.union(output.rejected());
-      }
-    }
-
-    deadLetters
-        .sinkTo(sinks.deadLetters())
-        .uid(context.uid(UID_DEAD_LETTERS))
-        .name(context.name("dead-letters"));
+            .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime());
+    return env.fromSource(source, watermarks, "lane " + name)
+        .uid(sourceUid(config.viewContext(name), config));
   }
 
   /** A lane source's uid: {@code source-<lane>}, plus {@code -<source id>} when one is set. */
@@ -259,7 +323,7 @@ public final class ProjectionJob {
             .setTopics(topic)
             .setGroupId(config.groupId())
             .setStartingOffsets(start)
-            .setDeserializer(new DecodingDeserializer(Map.of(topic, lane.name().toLowerCase())))
+            .setDeserializer(new DecodingDeserializer())
             .setProperty("partition.discovery.interval.ms", "60000")
             .setProperty("client.id.prefix", config.groupId() + "-" + lane.name().toLowerCase());
     config.kafkaProperties().forEach(builder::setProperty);
@@ -321,14 +385,14 @@ public final class ProjectionJob {
   }
 
   /** Applies the PostgreSQL migrations before the job starts, unless told not to. */
-  static void migrate(ProjectionConfig config) {
+  public static void migrate(ProjectionConfig config) {
     if (config.jdbcUrl() != null && config.migrate()) {
       PostgresViewStore.migrate(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword());
     }
   }
 
   /** RocksDB with incremental checkpoints, whatever the cluster default. */
-  static Configuration flinkConfiguration(ProjectionConfig config) {
+  public static Configuration flinkConfiguration(ProjectionConfig config) {
     Configuration flink = new Configuration();
     flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
     flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);

@@ -94,8 +94,35 @@ public final class ProjectionOptions {
   @Option(
       names = "--dedup-horizon",
       defaultValue = "7d",
-      description = "How long an event id is remembered (default: ${DEFAULT-VALUE}).")
+      description =
+          "How long an event id is remembered, measured in the log's append time: a repeat later"
+              + " than this counts again (default: ${DEFAULT-VALUE}).")
   String dedupHorizon;
+
+  @Option(
+      names = "--dedup-grace",
+      defaultValue = "1d",
+      description =
+          "How much longer than the horizon, in processing time, ids stay in state before RocksDB"
+              + " drops them; covers a job running behind the log by up to this much"
+              + " (default: ${DEFAULT-VALUE}).")
+  String dedupGrace;
+
+  @Option(
+      names = "--bundle-size",
+      defaultValue = "32768",
+      description =
+          "Events the projection folds together: one state access and one update per user per"
+              + " bundle (default: ${DEFAULT-VALUE}).")
+  int bundleSize;
+
+  @Option(
+      names = "--bundle-delay",
+      defaultValue = "5ms",
+      description =
+          "… or how long the first of them waits; 50 times that while the events are more than"
+              + " a second behind the log (default: ${DEFAULT-VALUE}).")
+  String bundleDelay;
 
   @Option(
       names = "--checkpoint-interval",
@@ -112,21 +139,18 @@ public final class ProjectionOptions {
   @Option(
       names = "--max-out-of-orderness",
       defaultValue = "10s",
-      description = "Bound of occurred_at disorder for watermarks (default: ${DEFAULT-VALUE}).")
-  String maxOutOfOrderness;
-
-  @Option(
-      names = "--idleness",
-      defaultValue = "30s",
       description =
-          "A partition without records for this long stops holding watermarks back (default: ${DEFAULT-VALUE}).")
-  String idleness;
+          "Bound of occurred_at disorder within a partition: a partition's clock, which lateness"
+              + " is judged by, is its greatest occurred_at so far less this (default:"
+              + " ${DEFAULT-VALUE}).")
+  String maxOutOfOrderness;
 
   @Option(
       names = "--allowed-lateness",
       defaultValue = "60s",
       description =
-          "How long after its end an event-time minute still takes events (default: ${DEFAULT-VALUE}).")
+          "How long after its end an event-time minute still takes events, by the clock of the"
+              + " partition an event is read from (default: ${DEFAULT-VALUE}).")
   String allowedLateness;
 
   @Option(
@@ -270,11 +294,13 @@ public final class ProjectionOptions {
         stop,
         sourceId,
         duration("--dedup-horizon", dedupHorizon),
+        duration("--dedup-grace", dedupGrace),
         duration("--checkpoint-interval", checkpointInterval),
         checkpointDir,
         duration("--max-out-of-orderness", maxOutOfOrderness),
-        duration("--idleness", idleness),
         duration("--allowed-lateness", allowedLateness),
+        bundleSize,
+        duration("--bundle-delay", bundleDelay),
         ValkeyEndpoint.parse(
             valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV)),
         valkeyBatch,

@@ -1,28 +1,76 @@
 package dev.tally.jobs.views;
 
+import dev.tally.common.views.Partial;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.FoldEvent;
 import java.time.Instant;
-import org.apache.flink.streaming.api.datastream.KeyedStream;
-import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
  * {@code activity}: per event type per minute of event time, how many events. Entry key: {@code
  * <TYPE>|<minute start, ISO-8601>}, e.g. {@code CHECKIN|2026-01-01T00:05:00Z}; field {@code count}
- * (sum). An event whose minute closed more than the allowed lateness ago (by the watermark) is
- * refused and dead-lettered as {@code late}.
+ * (sum).
+ *
+ * <p>An event is refused (dead-lettered as {@code late}) when its minute had closed where it was
+ * read: when the minute's end plus the allowed lateness is at or before its partition's clock (the
+ * greatest {@code occurred_at} read before it in that partition, less the allowed
+ * out-of-orderness). That depends only on the partition's records up to the event, so a live job, a
+ * catch-up and a rebuild at any speed or parallelism refuse the same events.
  */
-public final class ActivityView implements View {
+public final class ActivityView implements CountView {
 
   private static final long serialVersionUID = 1L;
 
   public static final String NAME = "activity";
-  public static final String UID = "view-activity";
+  public static final String REASON = "late";
   public static final long MINUTE_MS = 60_000;
 
   @Override
   public String name() {
     return NAME;
+  }
+
+  @Override
+  public String entryKey(FoldEvent event) {
+    return entryKey(event.type.name(), event.occurredAt);
+  }
+
+  @Override
+  public Refusal refusal(FoldEvent event, long partitionClock, ViewContext context) {
+    long closesAt = closesAt(event.occurredAt, context);
+    if (closesAt > partitionClock) {
+      return null;
+    }
+    return new Refusal(
+        REASON,
+        "occurred_at "
+            + event.occurredAt
+            + " is in a minute closed at "
+            + closesAt
+            + " (end + allowed lateness "
+            + context.allowedLateness()
+            + "); partition clock "
+            + partitionClock);
+  }
+
+  @Override
+  public long closesAt(String entryKey, ViewContext context) {
+    return closesAt(minuteOfKey(entryKey), context);
+  }
+
+  /** When an event's minute closes for good: its end plus the allowed lateness. */
+  static long closesAt(long occurredAt, ViewContext context) {
+    return minuteStart(occurredAt) + MINUTE_MS + context.allowedLateness().toMillis();
+  }
+
+  @Override
+  public ViewUpdate update(String entryKey, long count, ViewContext context) {
+    return new ViewUpdate(
+        NAME,
+        entryKey,
+        context.partialWriter(),
+        count,
+        Partial.builder().sum("count", count).build(),
+        0);
   }
 
   /** The entry key of an event's type and minute. */
@@ -81,16 +129,5 @@ public final class ActivityView implements View {
 
   public static long minuteStart(long occurredAt) {
     return Math.floorDiv(occurredAt, MINUTE_MS) * MINUTE_MS;
-  }
-
-  @Override
-  public Output build(KeyedStream<FoldEvent, String> eventsByUser, ViewContext context) {
-    SingleOutputStreamOperator<ViewUpdate> counts =
-        eventsByUser
-            .keyBy(event -> entryKey(event.type, event.occurredAt))
-            .process(new CountPerMinute(context))
-            .uid(context.uid(UID))
-            .name(context.name(NAME));
-    return new Output(counts, counts.getSideOutput(CountPerMinute.LATE));
   }
 }

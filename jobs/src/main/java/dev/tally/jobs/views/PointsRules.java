@@ -70,7 +70,7 @@ public final class PointsRules implements Serializable {
     if (event.payloadPoints != null) {
       return event.payloadPoints;
     }
-    return points.getOrDefault(EventType.valueOf(event.type), 0L);
+    return points.getOrDefault(event.type, 0L);
   }
 
   private static String knownTypes() {

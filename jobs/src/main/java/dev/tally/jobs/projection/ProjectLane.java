@@ -1,0 +1,504 @@
+package dev.tally.jobs.projection;
+
+import dev.tally.common.views.ViewUpdate;
+import dev.tally.jobs.decode.DeadLetter;
+import dev.tally.jobs.decode.FoldEvent;
+import dev.tally.jobs.dedup.EventIdSerializer;
+import dev.tally.jobs.views.CountDelta;
+import dev.tally.jobs.views.CountView;
+import dev.tally.jobs.views.UserView;
+import dev.tally.jobs.views.View;
+import dev.tally.jobs.views.ViewContext;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.types.Row;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * One lane's projection, keyed by user: drops duplicate event ids, folds every {@link UserView} and
+ * pre-counts every {@link CountView}, in bundles.
+ *
+ * <p>Events are held in a bundle of up to {@code bundleSize} events or {@code bundleDelay} (50
+ * times that while the events are more than a second behind the log: catching up, nobody waits for
+ * them, and fuller bundles collapse more), and always emptied before a checkpoint barrier and the
+ * end of input, so the bundle is never state and nothing in it is lost on failure. A watermark
+ * waits for the bundle to be emptied, so every event before it is counted before it moves on.
+ * Emptying it goes user by user: each user's events, in their Kafka order, are checked against the
+ * user's seen ids and folded into each view's state, read and written once per user and part per
+ * bundle; then one update per changed part is emitted, and one {@link CountDelta} per count-view
+ * entry for the whole bundle ({@link #COUNTS}). Hot users and hot entries collapse: the state and
+ * the stores see far fewer accesses than events.
+ *
+ * <p>State per user: one record (the user's greatest event id so far, and the state of every view
+ * kept one per user), the seen ids, and per multi-part view a map of parts.
+ *
+ * <p>Dedup: an id is a duplicate when it was first seen less than {@code horizon} earlier in log
+ * time (Kafka append time); a repeat past the horizon counts again, live and in any replay alike.
+ * The seen ids live in RocksDB map state keyed by user (so a user's events stay in Kafka order into
+ * the views); RocksDB drops them in compaction once {@code horizon + grace} of processing time has
+ * passed, which never forgets an id the log-time rule still needs unless the job runs more than
+ * {@code grace} behind the log.
+ *
+ * <p>A refused event (see {@link View#refusal}) that is not a duplicate goes to {@link
+ * #DEAD_LETTERS} with its reason; the views that refused it skip it, the others fold it.
+ *
+ * <p>Counts {@code tally.duplicatesDropped} and {@code tally.reason.<reason>.deadLettered}.
+ */
+public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
+    implements OneInputStreamOperator<FoldEvent, ViewUpdate>, ProcessingTimeCallback {
+
+  private static final long serialVersionUID = 1L;
+
+  public static final OutputTag<CountDelta> COUNTS = new OutputTag<>("count-deltas") {};
+  public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("refused") {};
+
+  public static final String SEEN_STATE = "seen-event-ids";
+
+  /** Events appended longer ago than this are being caught up on, not read live. */
+  static final long BEHIND_MS = 1_000;
+
+  /** How many bundle delays a bundle of caught-up events may wait to fill up. */
+  static final int CATCH_UP_FACTOR = 50;
+
+  public static final String USER_STATE = "user";
+
+  /** The most parts a user record lists (see {@link #indexField}). */
+  static final int LISTED_PARTS = 64;
+
+  static final String HEAD_FIELD = "head";
+
+  private final List<View> views;
+  private final ViewContext context;
+  private final int bundleSize;
+  private final long bundleDelayMs;
+  private final long horizonMs;
+  private final Duration stateTtl;
+
+  private transient MapState<String, Long> seen;
+
+  /**
+   * Per user: the greatest event id seen (the dedup head) and the state of every view kept one per
+   * user, in one value: {@code head, <view>, <view>, …}.
+   */
+  private transient ValueState<Row> userRecord;
+
+  /** Per multi-part user view (by its index in {@link #views}): its parts, map state per user. */
+  private transient MapState<String, Object>[] partStates;
+
+  private transient int[] userViews;
+  private transient int[] countViews;
+
+  /** Per view: its field in the user record, or -1 when it is not kept there. */
+  private transient int[] recordField;
+
+  /**
+   * Per multi-part view: the field of the user record listing the user's parts (the sorted hash
+   * codes of their keys), or -1. A part whose hash is not listed has never been stored, so its
+   * first event needs no state lookup. A user with more than {@link #LISTED_PARTS} parts is listed
+   * as an empty array: all of their parts are looked up (for such users most parts exist anyway),
+   * and the record stays small.
+   */
+  private transient int[] indexField;
+
+  /** Per multi-part view: the hashes of parts the current user gets in this bundle. */
+  private transient int[][] newParts;
+
+  private transient int[] newPartCount;
+
+  private transient int recordArity;
+
+  private transient FoldEvent[] bundle;
+  private transient int[] next;
+  private transient int size;
+  private transient boolean timerPending;
+
+  /** A watermark that arrived while the bundle held events: sent on once the bundle is empty. */
+  private transient Watermark heldWatermark;
+
+  /** Per user view: the parts of the user being folded, with their state. Reused per user. */
+  private transient Map<String, Part>[] parts;
+
+  /** Per count view: entry → [count, greatest append time] for the whole bundle. */
+  private transient Map<String, long[]>[] counts;
+
+  private transient Counter duplicates;
+  private transient MetricGroup metrics;
+  private transient Map<String, Counter> refused;
+
+  /** One part of a user's state while a bundle folds into it. */
+  private static final class Part {
+    final Object state;
+    long sourceTimestamp;
+
+    Part(Object state) {
+      this.state = state;
+    }
+  }
+
+  /**
+   * @param views the lane's views, in {@code Views.all()} order (bit i of refusals = view i)
+   * @param horizon how long an id is remembered, in log time
+   * @param grace how much longer than the horizon, in processing time, ids stay in state
+   */
+  public ProjectLane(
+      List<View> views,
+      ViewContext context,
+      int bundleSize,
+      Duration bundleDelay,
+      Duration horizon,
+      Duration grace) {
+    this.views = List.copyOf(views);
+    this.context = context;
+    this.bundleSize = bundleSize;
+    this.bundleDelayMs = bundleDelay.toMillis();
+    this.horizonMs = horizon.toMillis();
+    this.stateTtl = horizon.plus(grace);
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public void open() throws Exception {
+    super.open();
+    MapStateDescriptor<String, Long> seenDescriptor =
+        new MapStateDescriptor<>(SEEN_STATE, EventIdSerializer.INSTANCE, LongSerializer.INSTANCE);
+    seenDescriptor.enableTimeToLive(
+        StateTtlConfig.newBuilder(stateTtl)
+            .updateTtlOnCreateAndWrite()
+            .neverReturnExpired()
+            .cleanupInRocksdbCompactFilter(1000)
+            // Savepoints (full snapshots) also leave expired ids out.
+            .cleanupFullSnapshot()
+            .build());
+    seen = getRuntimeContext().getMapState(seenDescriptor);
+
+    List<Integer> users = new ArrayList<>();
+    List<Integer> counters = new ArrayList<>();
+    List<String> recordNames = new ArrayList<>(List.of(HEAD_FIELD));
+    List<TypeInformation<?>> recordTypes = new ArrayList<>(List.of(Types.STRING));
+    partStates = new MapState[views.size()];
+    recordField = new int[views.size()];
+    Arrays.fill(recordField, -1);
+    indexField = new int[views.size()];
+    Arrays.fill(indexField, -1);
+    newParts = new int[views.size()][];
+    newPartCount = new int[views.size()];
+    parts = new Map[views.size()];
+    counts = new Map[views.size()];
+    for (int i = 0; i < views.size(); i++) {
+      View view = views.get(i);
+      if (view instanceof UserView<?> user) {
+        users.add(i);
+        parts[i] = new HashMap<>();
+        if (user.onePerUser()) {
+          recordField[i] = recordNames.size();
+          recordNames.add("view-" + view.name());
+          recordTypes.add(user.stateType());
+        } else {
+          indexField[i] = recordNames.size();
+          recordNames.add("parts-" + view.name());
+          recordTypes.add(PrimitiveArrayTypeInfo.INT_PRIMITIVE_ARRAY_TYPE_INFO);
+          newParts[i] = new int[16];
+          partStates[i] =
+              getRuntimeContext()
+                  .getMapState(
+                      new MapStateDescriptor<>(
+                          "view-" + view.name(),
+                          Types.STRING,
+                          ((UserView<Object>) user).stateType()));
+        }
+      } else if (view instanceof CountView) {
+        counters.add(i);
+        counts[i] = new HashMap<>();
+      } else {
+        throw new IllegalArgumentException(
+            "view " + view.name() + " is neither a UserView nor a CountView");
+      }
+    }
+    recordArity = recordNames.size();
+    userRecord =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>(
+                    USER_STATE,
+                    Types.ROW_NAMED(
+                        recordNames.toArray(String[]::new),
+                        recordTypes.toArray(TypeInformation[]::new))));
+    userViews = users.stream().mapToInt(Integer::intValue).toArray();
+    countViews = counters.stream().mapToInt(Integer::intValue).toArray();
+    bundle = new FoldEvent[bundleSize];
+    next = new int[bundleSize];
+    metrics = getRuntimeContext().getMetricGroup().addGroup("tally");
+    duplicates = metrics.counter("duplicatesDropped");
+    refused = new HashMap<>();
+  }
+
+  @Override
+  public void processElement(StreamRecord<FoldEvent> element) throws Exception {
+    // Held until the bundle is emptied: copy, as the runtime may reuse the instance.
+    bundle[size++] = element.getValue().copy();
+    if (size >= bundleSize) {
+      emptyBundle();
+    } else if (!timerPending) {
+      timerPending = true;
+      long now = getProcessingTimeService().getCurrentProcessingTime();
+      // Behind the log (catching up, replaying) nobody waits for these events: let the bundle
+      // fill up, so hot users collapse. Live, the bundle waits bundleDelay at most.
+      boolean behind = now - element.getValue().appendTime > BEHIND_MS;
+      getProcessingTimeService()
+          .registerTimer(now + (behind ? bundleDelayMs * CATCH_UP_FACTOR : bundleDelayMs), this);
+    }
+  }
+
+  @Override
+  public void onProcessingTime(long timestamp) throws Exception {
+    timerPending = false;
+    emptyBundle();
+  }
+
+  @Override
+  public void processWatermark(Watermark mark) throws Exception {
+    // Everything read before a watermark is counted before the watermark moves on (count views
+    // drop entries by it): with events in the bundle, it waits for the bundle.
+    if (size == 0) {
+      super.processWatermark(mark);
+    } else {
+      heldWatermark = mark;
+    }
+  }
+
+  @Override
+  public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+    super.prepareSnapshotPreBarrier(checkpointId);
+    emptyBundle();
+  }
+
+  @Override
+  public void finish() throws Exception {
+    emptyBundle();
+    super.finish();
+  }
+
+  /** Folds the bundle user by user, emits its updates and count deltas, and clears it. */
+  private void emptyBundle() throws Exception {
+    if (size == 0) {
+      return;
+    }
+    // Chain each user's events in arrival (= Kafka) order: head and tail per user.
+    Map<String, int[]> users = new HashMap<>(size * 2);
+    for (int i = 0; i < size; i++) {
+      next[i] = -1;
+      int[] ends = users.get(bundle[i].userId);
+      if (ends == null) {
+        users.put(bundle[i].userId, new int[] {i, i});
+      } else {
+        next[ends[1]] = i;
+        ends[1] = i;
+      }
+    }
+    for (Map.Entry<String, int[]> user : users.entrySet()) {
+      setCurrentKey(user.getKey());
+      foldUser(user.getKey(), user.getValue()[0]);
+    }
+    for (int v : countViews) {
+      String name = views.get(v).name();
+      for (Map.Entry<String, long[]> entry : counts[v].entrySet()) {
+        output.collect(
+            COUNTS,
+            new StreamRecord<>(
+                new CountDelta(name, entry.getKey(), entry.getValue()[0], entry.getValue()[1])));
+      }
+      counts[v].clear();
+    }
+    Arrays.fill(bundle, 0, size, null);
+    size = 0;
+    if (heldWatermark != null) {
+      Watermark mark = heldWatermark;
+      heldWatermark = null;
+      super.processWatermark(mark);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private void foldUser(String user, int head) throws Exception {
+    Row record = userRecord.value();
+    Arrays.fill(newPartCount, 0);
+    String newest = record == null ? null : (String) record.getField(0);
+    boolean changed = false;
+    for (int i = head; i != -1; i = next[i]) {
+      FoldEvent event = bundle[i];
+      // Above the user's greatest id so far it cannot have been seen: no lookup. Time-ordered ids
+      // (UUIDv7, ULID, snowflakes) mostly are; others always take the lookup.
+      boolean above = newest == null || event.eventId.compareTo(newest) > 0;
+      Long firstSeen = above ? null : seen.get(event.eventId);
+      if (firstSeen != null && event.appendTime - firstSeen < horizonMs) {
+        duplicates.inc();
+        continue;
+      }
+      seen.put(event.eventId, event.appendTime);
+      if (above) {
+        newest = event.eventId;
+      }
+      changed = true;
+      if (event.refusals != 0) {
+        deadLetter(event);
+      }
+      for (int v : userViews) {
+        if ((event.refusals & (1 << v)) != 0) {
+          continue;
+        }
+        UserView<Object> view = (UserView<Object>) views.get(v);
+        String partKey = view.part(event);
+        if (partKey == null) {
+          continue;
+        }
+        Part part = parts[v].get(partKey);
+        if (part == null) {
+          Object state;
+          if (recordField[v] >= 0) {
+            state = record == null ? null : record.getField(recordField[v]);
+          } else if (listed(record, v, partKey.hashCode())) {
+            state = partStates[v].get(partKey);
+          } else {
+            state = null;
+            addNewPart(v, partKey.hashCode());
+          }
+          part = new Part(state != null ? state : view.create());
+          parts[v].put(partKey, part);
+        }
+        view.fold(part.state, event, context);
+        part.sourceTimestamp = Math.max(part.sourceTimestamp, event.appendTime);
+      }
+      for (int v : countViews) {
+        if ((event.refusals & (1 << v)) != 0) {
+          continue;
+        }
+        String entry = ((CountView) views.get(v)).entryKey(event);
+        if (entry != null) {
+          long[] count = counts[v].computeIfAbsent(entry, e -> new long[2]);
+          count[0]++;
+          count[1] = Math.max(count[1], event.appendTime);
+        }
+      }
+    }
+    if (!changed) {
+      return;
+    }
+    Row updated = record == null ? new Row(recordArity) : record;
+    updated.setField(0, newest);
+    for (int v : userViews) {
+      if (indexField[v] >= 0 && newPartCount[v] > 0) {
+        updated.setField(indexField[v], withNewParts((int[]) updated.getField(indexField[v]), v));
+      }
+    }
+    for (int v : userViews) {
+      UserView<Object> view = (UserView<Object>) views.get(v);
+      for (Map.Entry<String, Part> entry : parts[v].entrySet()) {
+        Part part = entry.getValue();
+        if (recordField[v] >= 0) {
+          updated.setField(recordField[v], part.state);
+        } else {
+          partStates[v].put(entry.getKey(), part.state);
+        }
+        ViewUpdate update = view.update(user, entry.getKey(), part.state, context);
+        update.sourceTimestamp = part.sourceTimestamp;
+        output.collect(new StreamRecord<>(update));
+      }
+      // A hot user's many parts grow the map; clearing or iterating it costs its capacity, so a
+      // grown map is replaced rather than reused for the next user.
+      parts[v] = parts[v].size() > 16 ? new HashMap<>() : parts[v];
+      parts[v].clear();
+    }
+    userRecord.update(updated);
+  }
+
+  /** Whether the user record lists a part with this hash (maybe stored; false: never stored). */
+  private boolean listed(Row record, int view, int hash) {
+    if (record == null) {
+      return false;
+    }
+    int[] listedParts = (int[]) record.getField(indexField[view]);
+    if (listedParts != null
+        && (listedParts.length == 0 || Arrays.binarySearch(listedParts, hash) >= 0)) {
+      return true;
+    }
+    // A part first met earlier in this bundle under the same hash (another key): look it up.
+    for (int i = 0; i < newPartCount[view]; i++) {
+      if (newParts[view][i] == hash) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void addNewPart(int view, int hash) {
+    if (newPartCount[view] == newParts[view].length) {
+      newParts[view] = Arrays.copyOf(newParts[view], newPartCount[view] * 2);
+    }
+    newParts[view][newPartCount[view]++] = hash;
+  }
+
+  /** The listed parts and this bundle's new ones, sorted, without repeats; resets the new ones. */
+  private int[] withNewParts(int[] listedParts, int view) {
+    if (listedParts != null && listedParts.length == 0) {
+      newPartCount[view] = 0;
+      return listedParts;
+    }
+    int old = listedParts == null ? 0 : listedParts.length;
+    int[] merged =
+        Arrays.copyOf(listedParts == null ? new int[0] : listedParts, old + newPartCount[view]);
+    System.arraycopy(newParts[view], 0, merged, old, newPartCount[view]);
+    newPartCount[view] = 0;
+    Arrays.sort(merged);
+    int distinct = 0;
+    for (int i = 0; i < merged.length; i++) {
+      if (i == 0 || merged[i] != merged[i - 1]) {
+        merged[distinct++] = merged[i];
+      }
+    }
+    if (distinct > LISTED_PARTS) {
+      return new int[0];
+    }
+    return distinct == merged.length ? merged : Arrays.copyOf(merged, distinct);
+  }
+
+  private void deadLetter(FoldEvent event) {
+    refused
+        .computeIfAbsent(
+            event.refusalReason,
+            reason -> metrics.addGroup("reason", reason).counter("deadLettered"))
+        .inc();
+    output.collect(
+        DEAD_LETTERS,
+        new StreamRecord<>(
+            new DeadLetter(
+                event.refusalReason,
+                event.refusalError,
+                event.topic,
+                event.partition,
+                event.offset,
+                event.appendTime,
+                event.userId.getBytes(StandardCharsets.UTF_8),
+                event.raw)));
+  }
+}
