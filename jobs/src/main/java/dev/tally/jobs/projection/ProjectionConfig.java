@@ -50,9 +50,11 @@ public record ProjectionConfig(
     ValkeyEndpoint valkey,
     int valkeyBatch,
     Duration valkeyMaxDelay,
+    int valkeyRetries,
     String jdbcUrl,
     String jdbcUser,
     String jdbcPassword,
+    int postgresBatch,
     Duration postgresInterval,
     int postgresRetries,
     boolean migrate,
@@ -93,6 +95,8 @@ public record ProjectionConfig(
     require(positive(bundleDelay), "--bundle-delay must be > 0");
     require(valkeyBatch >= 1, "--valkey-batch must be >= 1");
     require(positive(valkeyMaxDelay), "--valkey-max-delay must be > 0");
+    require(valkeyRetries >= 0, "--valkey-retries must be >= 0");
+    require(postgresBatch >= 1, "--postgres-batch must be >= 1");
     require(positive(postgresInterval), "--postgres-interval must be > 0");
     require(postgresRetries >= 0, "--postgres-retries must be >= 0");
     require(generation >= 1, "--generation must be >= 1, got " + generation);

@@ -14,8 +14,7 @@ import dev.tally.jobs.decode.DecodingDeserializer;
 import dev.tally.jobs.decode.EventTimeWatermarks;
 import dev.tally.jobs.decode.FoldEvent;
 import dev.tally.jobs.decode.SourceRecord;
-import dev.tally.jobs.sinks.CoalesceLatest;
-import dev.tally.jobs.sinks.PostgresSinks;
+import dev.tally.jobs.sinks.PostgresSink;
 import dev.tally.jobs.sinks.ValkeySink;
 import dev.tally.jobs.views.CountDelta;
 import dev.tally.jobs.views.CountPerEntry;
@@ -69,7 +68,6 @@ public final class ProjectionJob {
   public static final String UID_PROJECT = "project";
   public static final String UID_COUNT = "count";
   public static final String UID_VALKEY = "valkey";
-  public static final String UID_COALESCE = "coalesce-for-postgres";
   public static final String UID_POSTGRES = "postgres";
   public static final String UID_DEAD_LETTERS = "dead-letters";
 
@@ -141,8 +139,8 @@ public final class ProjectionJob {
     SingleOutputStreamOperator<ViewUpdate> counted = count(projected, views, context);
 
     // Each stream of updates writes through its own sinks, chained to the operator that made it.
-    writeUpdates(projected, "project", sinks, config, context);
-    writeUpdates(counted, "count", sinks, config, context);
+    writeUpdates(projected, "project", sinks, context);
+    writeUpdates(counted, "count", sinks, context);
 
     admitted
         .getSideOutput(AdmitEvents.DEAD_LETTERS)
@@ -206,7 +204,6 @@ public final class ProjectionJob {
       SingleOutputStreamOperator<ViewUpdate> updates,
       String from,
       ProjectionSinks sinks,
-      ProjectionConfig config,
       ViewContext context) {
     updates
         .sinkTo(sinks.valkey())
@@ -214,11 +211,6 @@ public final class ProjectionJob {
         .name(context.name("valkey " + from));
     if (sinks.postgres() != null) {
       updates
-          .transform(
-              context.name("coalesce " + from),
-              TypeInformation.of(ViewUpdate.class),
-              new CoalesceLatest(config.postgresInterval()))
-          .uid(context.uid(UID_COALESCE + "-" + from))
           .sinkTo(sinks.postgres())
           .uid(context.uid(UID_POSTGRES + "-" + from))
           .name(context.name("postgres " + from));
@@ -363,20 +355,29 @@ public final class ProjectionJob {
   public static ProjectionSinks productionSinks(ProjectionConfig config) {
     ValkeySink valkey =
         new ValkeySink(
-            config.valkey(), config.generation(), config.valkeyBatch(), config.valkeyMaxDelay());
-    var postgres =
+            config.valkey(),
+            config.generation(),
+            config.valkeyBatch(),
+            config.valkeyMaxDelay(),
+            config.valkeyRetries());
+    PostgresSink postgres =
         config.jdbcUrl() == null
             ? null
-            : PostgresSinks.upserts(
+            : new PostgresSink(
                 config.jdbcUrl(),
                 config.jdbcUser(),
                 config.jdbcPassword(),
                 config.generation(),
-                2000,
+                config.postgresBatch(),
+                config.postgresInterval(),
                 config.postgresRetries());
+    java.util.Properties producer = new java.util.Properties();
+    // The same security and client settings as the sources: a SASL/SSL cluster needs them here.
+    producer.putAll(config.kafkaProperties());
     KafkaSink<DeadLetter> deadLetters =
         KafkaSink.<DeadLetter>builder()
             .setBootstrapServers(config.bootstrapServers())
+            .setKafkaProducerConfig(producer)
             .setRecordSerializer(
                 new DeadLetterSerializer(EventTopics.deadLetter(config.topicPrefix())))
             .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)

@@ -184,6 +184,15 @@ public final class ProjectionOptions {
   String valkeyMaxDelay;
 
   @Option(
+      names = "--valkey-retries",
+      defaultValue = "10",
+      description =
+          "Retries of a batch while Valkey is unreachable, loading or failing over (100 ms, 200 ms,"
+              + " … up to 5 s apart) before the job restarts from its checkpoint; other errors fail"
+              + " at once (default: ${DEFAULT-VALUE}).")
+  int valkeyRetries;
+
+  @Option(
       names = "--jdbc-url",
       description =
           "PostgreSQL JDBC URL, e.g. jdbc:postgresql://host:5432/tally (default: no PostgreSQL sink).")
@@ -202,17 +211,28 @@ public final class ProjectionOptions {
   Path jdbcPasswordFile;
 
   @Option(
+      names = "--postgres-batch",
+      defaultValue = "5000",
+      description =
+          "Write to PostgreSQL at this many changed entries, one statement (default:"
+              + " ${DEFAULT-VALUE}).")
+  int postgresBatch;
+
+  @Option(
       names = "--postgres-interval",
       defaultValue = "1s",
       description =
-          "Upsert each changed entry at most once per interval (default: ${DEFAULT-VALUE}).")
+          "… or this long after the first changed entry: each entry is upserted about once per"
+              + " interval (default: ${DEFAULT-VALUE}).")
   String postgresInterval;
 
   @Option(
       names = "--postgres-retries",
       defaultValue = "5",
       description =
-          "Attempts per batch (1 s, 2 s, … apart) before the job restarts from its checkpoint (default: ${DEFAULT-VALUE}).")
+          "Retries of a batch while PostgreSQL is unreachable or shutting down (1 s, 2 s, … up to"
+              + " 30 s apart) before the job restarts from its checkpoint; other errors fail at once"
+              + " (default: ${DEFAULT-VALUE}).")
   int postgresRetries;
 
   @Option(
@@ -305,9 +325,11 @@ public final class ProjectionOptions {
             valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV)),
         valkeyBatch,
         duration("--valkey-max-delay", valkeyMaxDelay),
+        valkeyRetries,
         jdbcUrl,
         jdbcUser,
         jdbcUrl == null ? null : secret(jdbcPasswordFile, PG_PASSWORD_ENV),
+        postgresBatch,
         duration("--postgres-interval", postgresInterval),
         postgresRetries,
         !noMigrate,

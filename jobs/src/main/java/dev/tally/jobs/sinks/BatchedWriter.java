@@ -1,0 +1,284 @@
+package dev.tally.jobs.sinks;
+
+import dev.tally.common.views.ViewUpdate;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.api.common.operators.ProcessingTimeService;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes view updates to a store in batches, off the task thread. Runs chained to the operator that
+ * makes the updates, so they never cross a network channel.
+ *
+ * <p>Updates wait in a buffer that keeps only the newest version per entry and writer (the stores
+ * would ignore the older ones anyway): a hot entry is written once per batch, however often it
+ * changed. A batch goes to the writer's own I/O thread when {@code maxBatch} entries wait or {@code
+ * maxDelay} after the first of them; while it is being written the next one fills (and coalesces).
+ * With one batch in flight and {@code 4 × maxBatch} waiting, the task waits for the store:
+ * backpressure, nothing dropped. Before every checkpoint barrier and at the end of input the writer
+ * waits until everything it was given is written, so a checkpoint never needs the buffer
+ * (at-least-once; the stores' version guard makes repeats harmless).
+ *
+ * <p>Failures the target calls transient are retried on the I/O thread with backoff ({@code
+ * firstBackoff}, doubling, capped at {@code maxBackoff}) for up to {@code retries} attempts; then,
+ * or at once for any other failure, the task fails and restarts from its checkpoint.
+ *
+ * <p>Metrics ({@code tally} group): {@code sinkBatches}, {@code sinkRetries}, {@code
+ * updatesApplied} (newer than what the store held), {@code storeCalls}, and {@code
+ * endToEndLatencyMs}: from the Kafka append time of the event behind an update to the store
+ * acknowledging it (the broker's and the TaskManager's wall clocks: keep them in sync).
+ */
+final class BatchedWriter implements SinkWriter<ViewUpdate> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(BatchedWriter.class);
+
+  /** A store that takes batches. Its methods run on the writer's I/O thread only. */
+  interface Target extends AutoCloseable {
+
+    /** Writes a batch of updates, distinct per entry and writer; what it did. */
+    Written write(List<ViewUpdate> batch) throws Exception;
+
+    /** Whether a failure may pass by itself (connection lost, server loading, failover). */
+    boolean isTransient(Exception failure);
+
+    /** Drops a connection after a failure, so the next attempt opens a new one. */
+    void reset();
+
+    /** For logs and errors, e.g. {@code Valkey redis://host:6379}. */
+    String describe();
+
+    @Override
+    void close();
+  }
+
+  /**
+   * What one batch did.
+   *
+   * @param applied updates newer than what the store held
+   * @param calls requests sent to the store (script calls, statements)
+   */
+  record Written(long applied, int calls) {}
+
+  /** A batch's outcome, handed back to the task thread. */
+  private record Outcome(List<ViewUpdate> batch, Written written, int retries, Exception failure) {}
+
+  private final Target target;
+  private final int maxBatch;
+  private final long maxDelayMs;
+  private final int retries;
+  private final Duration firstBackoff;
+  private final Duration maxBackoff;
+  private final ProcessingTimeService time;
+  private final MailboxExecutor mailbox;
+  private final ExecutorService io;
+
+  private LinkedHashMap<String, ViewUpdate> waiting = new LinkedHashMap<>();
+  private boolean inFlight;
+  private boolean timerArmed;
+  private boolean due;
+  private IOException failure;
+
+  private final Counter batches;
+  private final Counter retried;
+  private final Counter calls;
+  private final Counter applied;
+  private final Histogram latency;
+
+  BatchedWriter(
+      Target target,
+      int maxBatch,
+      Duration maxDelay,
+      int retries,
+      Duration firstBackoff,
+      Duration maxBackoff,
+      ProcessingTimeService time,
+      MailboxExecutor mailbox,
+      MetricGroup metrics,
+      String threadName) {
+    this.target = target;
+    this.maxBatch = maxBatch;
+    this.maxDelayMs = Math.max(1, maxDelay.toMillis());
+    this.retries = retries;
+    this.firstBackoff = firstBackoff;
+    this.maxBackoff = maxBackoff;
+    this.time = time;
+    this.mailbox = mailbox;
+    this.io =
+        Executors.newSingleThreadExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, threadName);
+              thread.setDaemon(true);
+              return thread;
+            });
+    MetricGroup group = metrics.addGroup("tally");
+    this.batches = group.counter("sinkBatches");
+    this.retried = group.counter("sinkRetries");
+    this.calls = group.counter("storeCalls");
+    this.applied = group.counter("updatesApplied");
+    this.latency = group.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000));
+  }
+
+  @Override
+  public void write(ViewUpdate update, Context context) throws IOException, InterruptedException {
+    throwIfFailed();
+    // Held across calls: copy, as the runtime may reuse the instance (pipeline.object-reuse).
+    ViewUpdate held = update.copy();
+    waiting.merge(
+        held.coalesceKey(), held, (old, next) -> next.version >= old.version ? next : old);
+    if (waiting.size() >= maxBatch) {
+      if (!inFlight) {
+        send();
+      } else if (waiting.size() >= 4 * maxBatch) {
+        awaitInFlight();
+        send();
+      }
+    } else if (!timerArmed) {
+      timerArmed = true;
+      time.registerTimer(time.getCurrentProcessingTime() + maxDelayMs, firedAt -> onTimer());
+    }
+  }
+
+  private void onTimer() throws IOException {
+    timerArmed = false;
+    throwIfFailed();
+    if (waiting.isEmpty()) {
+      return;
+    }
+    if (inFlight) {
+      due = true;
+    } else {
+      send();
+    }
+  }
+
+  @Override
+  public void flush(boolean endOfInput) throws IOException, InterruptedException {
+    throwIfFailed();
+    awaitInFlight();
+    if (!waiting.isEmpty()) {
+      send();
+      awaitInFlight();
+    }
+  }
+
+  private void awaitInFlight() throws IOException, InterruptedException {
+    while (inFlight) {
+      mailbox.yield();
+    }
+    throwIfFailed();
+  }
+
+  private void send() {
+    List<ViewUpdate> batch = new ArrayList<>(waiting.values());
+    waiting = new LinkedHashMap<>();
+    due = false;
+    inFlight = true;
+    io.execute(
+        () -> {
+          Outcome outcome = writeWithRetries(batch);
+          mailbox.execute(() -> completed(outcome), "batch written to %s", target.describe());
+        });
+  }
+
+  /** On the I/O thread. */
+  private Outcome writeWithRetries(List<ViewUpdate> batch) {
+    Duration backoff = firstBackoff;
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return new Outcome(batch, target.write(batch), attempt - 1, null);
+      } catch (Throwable thrown) {
+        target.reset();
+        Exception e =
+            thrown instanceof Exception exception
+                ? exception
+                : new IOException("the store client failed: " + thrown, thrown);
+        if (!(thrown instanceof Exception) || !target.isTransient(e) || attempt > retries) {
+          return new Outcome(batch, null, attempt - 1, e);
+        }
+        LOG.warn(
+            "{} unavailable ({}); retrying {} updates in {} ms (attempt {} of {})",
+            target.describe(),
+            e.toString(),
+            batch.size(),
+            backoff.toMillis(),
+            attempt,
+            retries);
+        try {
+          Thread.sleep(backoff.toMillis());
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          return new Outcome(batch, null, attempt - 1, interrupted);
+        }
+        backoff =
+            backoff.multipliedBy(2).compareTo(maxBackoff) > 0
+                ? maxBackoff
+                : backoff.multipliedBy(2);
+      }
+    }
+  }
+
+  /** On the task thread. */
+  private void completed(Outcome outcome) throws IOException {
+    inFlight = false;
+    retried.inc(outcome.retries());
+    if (outcome.failure() != null) {
+      failure =
+          new IOException(
+              "writing "
+                  + outcome.batch().size()
+                  + " view updates to "
+                  + target.describe()
+                  + " failed"
+                  + (outcome.retries() > 0 ? " after " + outcome.retries() + " retries" : "")
+                  + ": "
+                  + outcome.failure(),
+              outcome.failure());
+      throw failure;
+    }
+    long now = System.currentTimeMillis();
+    for (ViewUpdate update : outcome.batch()) {
+      if (update.sourceTimestamp > 0) {
+        latency.update(now - update.sourceTimestamp);
+      }
+    }
+    batches.inc();
+    calls.inc(outcome.written().calls());
+    applied.inc(outcome.written().applied());
+    if (!waiting.isEmpty() && (due || waiting.size() >= maxBatch)) {
+      send();
+    }
+  }
+
+  private void throwIfFailed() throws IOException {
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    // Whatever is unwritten is re-read from the last checkpoint when the job restarts.
+    io.shutdownNow();
+    if (!io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
+      LOG.warn("{} writer thread did not stop within 10 s", target.describe());
+    }
+    target.close();
+  }
+
+  /** For tests: how many updates wait (distinct per entry and writer). */
+  int waiting() {
+    return waiting.size();
+  }
+}
