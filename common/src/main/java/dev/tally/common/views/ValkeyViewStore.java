@@ -25,13 +25,18 @@ import java.util.TreeMap;
 public final class ValkeyViewStore implements AutoCloseable {
 
   static final String SCRIPT = loadScript();
+  private static final byte[] SCRIPT_BYTES = SCRIPT.getBytes(StandardCharsets.UTF_8);
+
+  /** At most this many recurring names are cached per store. */
+  private static final int MAX_NAMES = 1024;
 
   private final UnifiedJedis jedis;
   private final boolean cluster;
   private final int generation;
   private final int maxPerCall;
-  private String sha;
+  private byte[] sha;
   private long calls;
+  private final Map<String, byte[]> names = new java.util.HashMap<>();
 
   /** What one {@link #apply} did. */
   public record Result(int updates, int coalesced, long applied, long changed, int calls) {}
@@ -97,49 +102,84 @@ public final class ValkeyViewStore implements AutoCloseable {
 
   @SuppressWarnings("unchecked")
   private List<Long> call(List<ViewUpdate> chunk) {
-    List<String> keys = new ArrayList<>(chunk.size() * 3);
-    List<String> args = new ArrayList<>(chunk.size() * 4 + 1);
-    args.add(ViewKeys.INVALIDATION_CHANNEL);
+    // Arguments go as bytes built here (prefixes, names and codes cached): encoding thousands of
+    // strings per call through the client's String API cost more than the call itself.
+    List<byte[]> keys = new ArrayList<>(chunk.size() * 3);
+    List<byte[]> args = new ArrayList<>(chunk.size() * 13 + 1);
+    args.add(bytes(ViewKeys.INVALIDATION_CHANNEL));
     for (ViewUpdate update : chunk) {
       int tag = ViewKeys.tagOf(update);
-      String entry = ViewKeys.entry(generation, update.view, update.key, tag);
+      byte[] entry = utf8(ViewKeys.entry(generation, update.view, update.key, tag));
       keys.add(entry);
       if (update.rankSet != null) {
         // A ranked entry's tag is its ranking's tag: one CRC per update, not three.
         String rank = ViewKeys.rank(generation, update.view, update.rankSet, tag);
-        keys.add(rank);
-        keys.add(ViewKeys.cacheOf(rank));
+        keys.add(utf8(rank));
+        keys.add(utf8(ViewKeys.cacheOf(rank)));
       } else {
         keys.add(entry);
         keys.add(entry);
       }
-      args.add(update.writer);
-      args.add(Long.toString(update.version));
-      args.add(update.rankSet == null ? "" : update.rankField + "|" + update.rankMember);
+      args.add(bytes(update.writer));
+      args.add(decimal(update.version));
+      args.add(update.rankSet == null ? EMPTY : utf8(update.rankField + "|" + update.rankMember));
       appendFields(update.partial, args);
     }
     if (sha == null) {
-      sha = jedis.scriptLoad(SCRIPT, keys.get(0));
+      sha = jedis.scriptLoad(SCRIPT_BYTES, keys.get(0));
     }
     Object reply;
     try {
       reply = jedis.evalsha(sha, keys, args);
     } catch (JedisNoScriptException e) {
       // The server lost its script cache (restart, failover, SCRIPT FLUSH): load it again.
-      sha = jedis.scriptLoad(SCRIPT, keys.get(0));
+      sha = jedis.scriptLoad(SCRIPT_BYTES, keys.get(0));
       reply = jedis.evalsha(sha, keys, args);
     }
     return (List<Long>) reply;
   }
 
   /** Appends "n, op, field, value, …" for an encoded partial ({@code op:field=value;…}). */
-  static void appendFields(String partial, List<String> args) {
+  void appendFields(String partial, List<byte[]> args) {
     List<Partial.Field> fields = Partial.parse(partial);
-    args.add(Integer.toString(fields.size()));
+    args.add(decimal(fields.size()));
     for (Partial.Field field : fields) {
-      args.add(field.op().code());
-      args.add(field.name());
-      args.add(Long.toString(field.value()));
+      args.add(bytes(field.op().code()));
+      args.add(bytes(field.name()));
+      args.add(decimal(field.value()));
+    }
+  }
+
+  /** The bytes of a name that recurs in every call (writers, fields, ops), from a small cache. */
+  private byte[] bytes(String name) {
+    byte[] cached = names.get(name);
+    if (cached == null) {
+      cached = utf8(name);
+      if (names.size() < MAX_NAMES) {
+        names.put(name, cached);
+      }
+    }
+    return cached;
+  }
+
+  private static byte[] utf8(String text) {
+    return text.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** A long as its ASCII decimal digits. */
+  static byte[] decimal(long value) {
+    if (value >= 0 && value < SMALL.length) {
+      return SMALL[(int) value];
+    }
+    return Long.toString(value).getBytes(StandardCharsets.US_ASCII);
+  }
+
+  private static final byte[] EMPTY = new byte[0];
+  private static final byte[][] SMALL = new byte[256][];
+
+  static {
+    for (int i = 0; i < SMALL.length; i++) {
+      SMALL[i] = Integer.toString(i).getBytes(StandardCharsets.US_ASCII);
     }
   }
 

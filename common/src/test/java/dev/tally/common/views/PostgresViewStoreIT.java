@@ -34,8 +34,8 @@ class PostgresViewStoreIT {
     assertThat(
             PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password())
                 .migrationsExecuted)
-        .as("V1 view tables, V2 retired generations")
-        .isEqualTo(2);
+        .as("V1 view tables, V2 retired generations, V3 fill factor")
+        .isEqualTo(3);
     assertThat(
             PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password())
                 .migrationsExecuted)
@@ -65,6 +65,48 @@ class PostgresViewStoreIT {
         assertThat(version.next()).isTrue();
         assertThat(version.getLong(1)).isEqualTo(3);
       }
+    }
+  }
+
+  private static int upsertBatch(Connection connection, ViewUpdate... updates) throws Exception {
+    try (PreparedStatement statement =
+        connection.prepareStatement(PostgresViewStore.UPSERT_BATCH)) {
+      PostgresViewStore.bindBatch(statement, List.of(updates), GENERATION);
+      return statement.executeUpdate();
+    }
+  }
+
+  @Test
+  void batchUpsertWritesEveryRowInOneStatementAndKeepsOnlyNewerVersions(PostgresServer postgres)
+      throws Exception {
+    PostgresServer.Schema schema = postgres.newSchema("batch");
+    PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
+    try (Connection connection = schema.connect()) {
+      assertThat(
+              upsertBatch(
+                  connection,
+                  ValkeyViewStoreContract.score("u1", "live/p0", 2, 20, 2000),
+                  ValkeyViewStoreContract.score("u2", "live/p0", 1, 10, 1000),
+                  ValkeyViewStoreContract.board("hunt-1", "u1", "live/p0", 2, 20)))
+          .isEqualTo(3);
+      assertThat(
+              upsertBatch(
+                  connection,
+                  // older: ignored; newer: kept; another writer: merged
+                  ValkeyViewStoreContract.score("u1", "live/p0", 1, 10, 1000),
+                  ValkeyViewStoreContract.score("u2", "live/p0", 3, 30, 3000),
+                  ValkeyViewStoreContract.score("u2", "live/p1", 1, 5, 500)))
+          .as("rows written: the older version of u1 is not")
+          .isEqualTo(2);
+
+      Map<String, Map<String, Long>> scores =
+          PostgresViewStore.values(connection, GENERATION, "user_score");
+      assertThat(scores.get("u1"))
+          .isEqualTo(Map.of("points", 20L, "events", 2L, "last_activity_ms", 2000L));
+      assertThat(scores.get("u2"))
+          .isEqualTo(Map.of("points", 35L, "events", 4L, "last_activity_ms", 3000L));
+      assertThat(PostgresViewStore.values(connection, GENERATION, "leaderboard", "hunt-1|u1"))
+          .isEqualTo(Map.of("points", 20L, "events", 2L));
     }
   }
 

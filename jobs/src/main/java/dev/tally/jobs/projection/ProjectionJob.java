@@ -40,6 +40,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.state.rocksdb.RocksDBConfigurableOptions;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -392,11 +393,17 @@ public final class ProjectionJob {
     }
   }
 
-  /** RocksDB with incremental checkpoints, whatever the cluster default. */
+  /**
+   * RocksDB with incremental checkpoints and bloom filters, whatever the cluster default. Most
+   * state lookups of the projection are for keys that do not exist yet (a user's first event in a
+   * hunt, a new event id below the user's newest): bloom filters answer those without reading
+   * blocks (measured: about 12% less CPU in the projection rung, BENCHMARKS.md).
+   */
   public static Configuration flinkConfiguration(ProjectionConfig config) {
     Configuration flink = new Configuration();
     flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
     flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+    flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
     if (config.checkpointDir() != null) {
       flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
     }

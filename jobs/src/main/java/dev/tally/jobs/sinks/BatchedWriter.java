@@ -44,6 +44,9 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
 
   private static final Logger LOG = LoggerFactory.getLogger(BatchedWriter.class);
 
+  /** Updates from events appended longer ago than this come from a catch-up, not live reads. */
+  static final long BEHIND_MS = 1_000;
+
   /** A store that takes batches. Its methods run on the writer's I/O thread only. */
   interface Target extends AutoCloseable {
 
@@ -77,6 +80,8 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   private final Target target;
   private final int maxBatch;
   private final long maxDelayMs;
+  private final int catchUpBatch;
+  private final long catchUpDelayMs;
   private final int retries;
   private final Duration firstBackoff;
   private final Duration maxBackoff;
@@ -88,6 +93,10 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   private boolean inFlight;
   private boolean timerArmed;
   private boolean due;
+
+  /** Whether the waiting updates come from events behind the log (set by the first of them). */
+  private boolean behind;
+
   private IOException failure;
 
   private final Counter batches;
@@ -100,6 +109,8 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
       Target target,
       int maxBatch,
       Duration maxDelay,
+      int catchUpBatch,
+      Duration catchUpDelay,
       int retries,
       Duration firstBackoff,
       Duration maxBackoff,
@@ -110,6 +121,8 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
     this.target = target;
     this.maxBatch = maxBatch;
     this.maxDelayMs = Math.max(1, maxDelay.toMillis());
+    this.catchUpBatch = Math.max(maxBatch, catchUpBatch);
+    this.catchUpDelayMs = Math.max(maxDelayMs, catchUpDelay.toMillis());
     this.retries = retries;
     this.firstBackoff = firstBackoff;
     this.maxBackoff = maxBackoff;
@@ -135,18 +148,24 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
     throwIfFailed();
     // Held across calls: copy, as the runtime may reuse the instance (pipeline.object-reuse).
     ViewUpdate held = update.copy();
+    long now = time.getCurrentProcessingTime();
+    if (waiting.isEmpty()) {
+      behind = update.sourceTimestamp > 0 && now - update.sourceTimestamp > BEHIND_MS;
+    }
     waiting.merge(
         held.coalesceKey(), held, (old, next) -> next.version >= old.version ? next : old);
-    if (waiting.size() >= maxBatch) {
+    int batch = behind ? catchUpBatch : maxBatch;
+    if (waiting.size() >= batch) {
       if (!inFlight) {
         send();
-      } else if (waiting.size() >= 4 * maxBatch) {
+      } else if (waiting.size() >= 2 * batch) {
         awaitInFlight();
         send();
       }
     } else if (!timerArmed) {
       timerArmed = true;
-      time.registerTimer(time.getCurrentProcessingTime() + maxDelayMs, firedAt -> onTimer());
+      long delay = behind ? catchUpDelayMs : maxDelayMs;
+      time.registerTimer(now + delay, firedAt -> onTimer());
     }
   }
 
@@ -256,7 +275,7 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
     batches.inc();
     calls.inc(outcome.written().calls());
     applied.inc(outcome.written().applied());
-    if (!waiting.isEmpty() && (due || waiting.size() >= maxBatch)) {
+    if (!waiting.isEmpty() && (due || waiting.size() >= (behind ? catchUpBatch : maxBatch))) {
       send();
     }
   }

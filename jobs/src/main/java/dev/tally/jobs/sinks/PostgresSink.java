@@ -30,6 +30,12 @@ import org.apache.flink.connector.jdbc.datasource.connections.SimpleJdbcConnecti
  */
 public final class PostgresSink implements Sink<ViewUpdate> {
 
+  /** While catching up: batches up to this many entries … (see {@link BatchedWriter}). */
+  static final int CATCH_UP_BATCH = 50_000;
+
+  /** … or this long. */
+  static final Duration CATCH_UP_DELAY = Duration.ofSeconds(10);
+
   private static final long serialVersionUID = 1L;
 
   /** SQLSTATEs that pass by themselves: shutdown in progress, cannot connect now, too many. */
@@ -69,6 +75,8 @@ public final class PostgresSink implements Sink<ViewUpdate> {
         new Target(connection, generation),
         maxBatch,
         interval,
+        CATCH_UP_BATCH,
+        CATCH_UP_DELAY,
         retries,
         Duration.ofSeconds(1),
         Duration.ofSeconds(30),

@@ -23,6 +23,12 @@ import org.apache.flink.api.connector.sink2.WriterInitContext;
  */
 public final class ValkeySink implements Sink<ViewUpdate> {
 
+  /** While catching up: batches up to this many entries … (see {@link BatchedWriter}). */
+  static final int CATCH_UP_BATCH = 50_000;
+
+  /** … or this long. */
+  static final Duration CATCH_UP_DELAY = Duration.ofSeconds(1);
+
   private static final long serialVersionUID = 2L;
 
   /** Server errors that pass by themselves (by their first word). */
@@ -57,6 +63,8 @@ public final class ValkeySink implements Sink<ViewUpdate> {
         new Target(endpoint, generation),
         maxBatch,
         maxDelay,
+        CATCH_UP_BATCH,
+        CATCH_UP_DELAY,
         retries,
         Duration.ofMillis(100),
         Duration.ofSeconds(5),
