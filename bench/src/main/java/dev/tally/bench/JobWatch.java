@@ -82,7 +82,8 @@ final class JobWatch {
           sourceCounters.put(vertex.id(), id);
         }
         for (String p : List.of("median", "p95", "p99", "p999")) {
-          if (id.endsWith(".tally.endToEndLatencyMs_" + p)) {
+          // The Valkey writers' histograms (the PostgreSQL writers keep one too).
+          if (id.startsWith("valkey") && id.endsWith(".tally.endToEndLatencyMs_" + p)) {
             latency.add(id);
           }
         }
