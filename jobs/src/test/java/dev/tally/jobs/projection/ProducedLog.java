@@ -64,4 +64,26 @@ final class ProducedLog {
     }
     return this;
   }
+
+  /** Sends records already sent once again, byte for byte (a producer re-sending them). */
+  ProducedLog sendAgain(String bootstrapServers, String topicPrefix, List<Sent> originals) {
+    List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>();
+    try (EventProducer producer =
+        new EventProducer(bootstrapServers, topicPrefix, new Properties())) {
+      for (Sent original : originals) {
+        GeneratedRecord record = original.record();
+        acks.add(producer.sendRaw(record.topic(), record.key(), record.value()));
+      }
+    }
+    for (int i = 0; i < originals.size(); i++) {
+      RecordMetadata metadata = acks.get(i).join();
+      sent.add(
+          new Sent(
+              originals.get(i).record(),
+              metadata.topic(),
+              metadata.partition(),
+              metadata.offset()));
+    }
+    return this;
+  }
 }

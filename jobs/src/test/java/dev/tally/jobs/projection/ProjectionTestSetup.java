@@ -54,41 +54,58 @@ final class ProjectionTestSetup {
     schema = postgres.newSchema(name);
     PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
     valkey = ValkeyEndpoint.parse(valkeyServer.uri(), false, null);
-    config =
-        new ProjectionConfig(
-            kafka.bootstrapServers(),
-            prefix,
-            // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
-            // fetches one partition's thousands of records pass before another shows its time.
-            Map.of("max.partition.fetch.bytes", "16384"),
-            List.of(Lane.values()),
-            "projection-" + prefix,
-            "earliest",
-            "none",
-            "",
-            Duration.ofDays(7),
-            Duration.ofDays(1),
-            checkpointInterval,
-            null,
-            Duration.ofSeconds(2),
-            ALLOWED_LATENESS,
-            4096,
-            Duration.ofMillis(5),
-            valkey,
-            2000,
-            Duration.ofMillis(5),
-            10,
-            schema.jdbcUrl(),
-            schema.user(),
-            schema.password(),
-            5000,
-            Duration.ofMillis(500),
-            5,
-            false,
-            generation,
-            "live",
-            PointsRules.defaults(),
-            2);
+    this.bootstrapServers = kafka.bootstrapServers();
+    this.checkpointInterval = checkpointInterval;
+    config = variant(generation, "projection-" + prefix, 2, Duration.ofDays(7));
+  }
+
+  private final String bootstrapServers;
+  private final Duration checkpointInterval;
+
+  /**
+   * This test's job configuration with its own generation, consumer group, parallelism and dedup
+   * horizon (from earliest, unbounded; the caller bounds the sources).
+   */
+  ProjectionConfig variant(int generation, String groupId, int parallelism, Duration horizon) {
+    return new ProjectionConfig(
+        bootstrapServers,
+        prefix,
+        // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
+        // fetches one partition's thousands of records pass before another shows its time.
+        Map.of("max.partition.fetch.bytes", "16384"),
+        List.of(Lane.values()),
+        groupId,
+        "earliest",
+        "none",
+        "",
+        horizon,
+        Duration.ofDays(1),
+        checkpointInterval,
+        null,
+        Duration.ofSeconds(2),
+        ALLOWED_LATENESS,
+        4096,
+        Duration.ofMillis(5),
+        valkey,
+        2000,
+        Duration.ofMillis(5),
+        10,
+        schema.jdbcUrl(),
+        schema.user(),
+        schema.password(),
+        5000,
+        Duration.ofMillis(500),
+        5,
+        false,
+        generation,
+        "live",
+        PointsRules.defaults(),
+        parallelism);
+  }
+
+  /** A generation no other test of this JVM uses. */
+  static int nextGeneration() {
+    return GENERATIONS.incrementAndGet();
   }
 
   /** On-time events only: every partition has data before anything late arrives. */
