@@ -99,6 +99,5 @@ cat <<EOF2
   bin/tally replay status
   bin/tally replay plan --from earliest
   bin/tally replay rebuild --from earliest && bin/tally replay cutover
-    (the demo's 1% late events can make an activity minute differ between generations:
-     cutover prints it and refuses; --force accepts it; see docs/runbook.md)
+    (a rebuild equals the live generation, late events included: docs/guarantees.md §7)
 EOF2
