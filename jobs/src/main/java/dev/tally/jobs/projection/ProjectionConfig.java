@@ -26,6 +26,7 @@ import java.util.List;
  *     job running behind the log by less than this never forgets an id early)
  * @param bundleSize events the projection operator holds before folding them
  * @param bundleDelay … or how long it holds the first of them
+ * @param bufferTimeout how long a network buffer may wait to fill before it is sent
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
@@ -47,6 +48,7 @@ public record ProjectionConfig(
     Duration allowedLateness,
     int bundleSize,
     Duration bundleDelay,
+    Duration bufferTimeout,
     ValkeyEndpoint valkey,
     int valkeyBatch,
     Duration valkeyMaxDelay,
@@ -93,6 +95,7 @@ public record ProjectionConfig(
         bundleSize >= 1 && bundleSize <= MAX_BUNDLE,
         "--bundle-size must be between 1 and " + MAX_BUNDLE + ", got " + bundleSize);
     require(positive(bundleDelay), "--bundle-delay must be > 0");
+    require(!bufferTimeout.isNegative(), "--buffer-timeout must be >= 0");
     require(valkeyBatch >= 1, "--valkey-batch must be >= 1");
     require(positive(valkeyMaxDelay), "--valkey-max-delay must be > 0");
     require(valkeyRetries >= 0, "--valkey-retries must be >= 0");

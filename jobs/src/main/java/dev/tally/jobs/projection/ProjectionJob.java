@@ -119,6 +119,9 @@ public final class ProjectionJob {
       env.setParallelism(config.parallelism());
     }
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    // A network buffer goes out when full or after this long: Flink's 100 ms default would be
+    // most of a live event's latency at moderate rates; under load buffers fill long before.
+    env.setBufferTimeout(config.bufferTimeout().toMillis());
     // No operator keeps or mutates its input across calls (those that buffer copy), so chained
     // operators may hand records on without a defensive copy.
     env.getConfig().enableObjectReuse();

@@ -125,6 +125,15 @@ public final class ProjectionOptions {
   String bundleDelay;
 
   @Option(
+      names = "--buffer-timeout",
+      defaultValue = "5ms",
+      description =
+          "How long a network buffer between operators may wait to fill before it is sent (Flink's"
+              + " execution.buffer-timeout; 0 sends every record at once) (default:"
+              + " ${DEFAULT-VALUE}).")
+  String bufferTimeout;
+
+  @Option(
       names = "--checkpoint-interval",
       defaultValue = "60s",
       description = "Checkpoint interval; views do not wait for it (default: ${DEFAULT-VALUE}).")
@@ -321,6 +330,7 @@ public final class ProjectionOptions {
         duration("--allowed-lateness", allowedLateness),
         bundleSize,
         duration("--bundle-delay", bundleDelay),
+        duration("--buffer-timeout", bufferTimeout),
         ValkeyEndpoint.parse(
             valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV)),
         valkeyBatch,

@@ -86,6 +86,7 @@ final class ProjectionTestSetup {
         ALLOWED_LATENESS,
         4096,
         Duration.ofMillis(5),
+        Duration.ofMillis(5),
         valkey,
         2000,
         Duration.ofMillis(5),
