@@ -88,7 +88,13 @@ final class Report {
     if (!text.contains(marker)) {
       text = text + "\n" + marker + "\n" + header + "\n";
     }
-    int at = text.indexOf(marker) + marker.length() + 1 + header.length() + 1;
+    // After the marker's line, the table's header line and its separator line (whatever their
+    // text: an older header may name other columns).
+    int at = text.indexOf('\n', text.indexOf(marker));
+    for (int line = 0; line < 2; line++) {
+      at = text.indexOf('\n', at + 1);
+    }
+    at++;
     text = text.substring(0, at) + row + "\n" + text.substring(at);
     Files.writeString(markdown, text, StandardCharsets.UTF_8);
   }
