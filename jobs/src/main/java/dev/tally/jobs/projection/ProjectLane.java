@@ -17,19 +17,28 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.types.Row;
@@ -50,15 +59,20 @@ import org.apache.flink.util.OutputTag;
  * entry for the whole bundle ({@link #COUNTS}). Hot users and hot entries collapse: the state and
  * the stores see far fewer accesses than events.
  *
- * <p>State per user: one record (the user's greatest event id so far, and the state of every view
- * kept one per user), the seen ids, and per multi-part view a map of parts.
+ * <p>State per user: one record (the user's greatest event id so far, their partition, when their
+ * oldest id expires, and the state of every view kept one per user), the seen ids with the append
+ * time each was first seen at, and per multi-part view a map of parts.
  *
  * <p>Dedup: an id is a duplicate when it was first seen less than {@code horizon} earlier in log
  * time (Kafka append time); a repeat past the horizon counts again, live and in any replay alike.
  * The seen ids live in RocksDB map state keyed by user (so a user's events stay in Kafka order into
- * the views); RocksDB drops them in compaction once {@code horizon + grace} of processing time has
- * passed, which never forgets an id the log-time rule still needs unless the job runs more than
- * {@code grace} behind the log.
+ * the views). They are dropped by log time too, never by processing time: an id goes once its
+ * partition's log clock (the greatest append time read from it) has passed its first sighting by
+ * {@code horizon + grace} — from then on any record of that partition is appended later, so a
+ * repeat could only count again anyway ({@code grace} covers a broker clock stepping back). A
+ * user's ids are swept when the user's events are folded and the oldest has expired by a sweep step
+ * (an eighth of the horizon), or by a processing-time timer for users who went quiet; the partition
+ * clocks are checkpointed with the operator.
  *
  * <p>A refused event (see {@link View#refusal}) that is not a duplicate goes to {@link
  * #DEAD_LETTERS} with its reason; the views that refused it skip it, the others fold it.
@@ -66,7 +80,9 @@ import org.apache.flink.util.OutputTag;
  * <p>Counts {@code tally.duplicatesDropped} and {@code tally.reason.<reason>.deadLettered}.
  */
 public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
-    implements OneInputStreamOperator<FoldEvent, ViewUpdate>, ProcessingTimeCallback {
+    implements OneInputStreamOperator<FoldEvent, ViewUpdate>,
+        ProcessingTimeCallback,
+        Triggerable<String, VoidNamespace> {
 
   private static final long serialVersionUID = 1L;
 
@@ -82,6 +98,15 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   static final int CATCH_UP_FACTOR = 50;
 
   public static final String USER_STATE = "user";
+  static final String CLOCKS_STATE = "partition-append-clocks";
+  static final String PARTITION_FIELD = "partition";
+  static final String SWEEP_FIELD = "sweep-at";
+
+  /** User record fields before the views': head, partition, sweep-at. */
+  private static final int HEAD = 0;
+
+  private static final int PARTITION = 1;
+  private static final int SWEEP_AT = 2;
 
   /** The most parts a user record lists (see {@link #indexField}). */
   static final int LISTED_PARTS = 64;
@@ -93,9 +118,17 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   private final int bundleSize;
   private final long bundleDelayMs;
   private final long horizonMs;
-  private final Duration stateTtl;
+  private final long graceMs;
+  private final long sweepStepMs;
 
   private transient MapState<String, Long> seen;
+
+  private transient InternalTimerService<VoidNamespace> sweeps;
+
+  /** Per partition, the greatest append time read so far (MIN_VALUE: none): its log clock. */
+  private transient long[] appendClock;
+
+  private transient ListState<Tuple2<Integer, Long>> checkpointedClocks;
 
   /**
    * Per user: the greatest event id seen (the dedup head) and the state of every view kept one per
@@ -159,7 +192,8 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   /**
    * @param views the lane's views, in {@code Views.all()} order (bit i of refusals = view i)
    * @param horizon how long an id is remembered, in log time
-   * @param grace how much longer than the horizon, in processing time, ids stay in state
+   * @param grace how much longer than the horizon, in log time, ids stay in state (a broker whose
+   *     clock steps back appends later records with earlier times)
    */
   public ProjectLane(
       List<View> views,
@@ -173,29 +207,54 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
     this.bundleSize = bundleSize;
     this.bundleDelayMs = bundleDelay.toMillis();
     this.horizonMs = horizon.toMillis();
-    this.stateTtl = horizon.plus(grace);
+    this.graceMs = grace.toMillis();
+    this.sweepStepMs = Math.max(1, horizonMs / 8);
+  }
+
+  @Override
+  public void initializeState(StateInitializationContext initialization) throws Exception {
+    super.initializeState(initialization);
+    checkpointedClocks =
+        initialization
+            .getOperatorStateStore()
+            .getUnionListState(
+                new ListStateDescriptor<>(CLOCKS_STATE, Types.TUPLE(Types.INT, Types.LONG)));
+    appendClock = new long[0];
+    if (initialization.isRestored()) {
+      for (Tuple2<Integer, Long> clock : checkpointedClocks.get()) {
+        observe(clock.f0, clock.f1);
+      }
+    }
+  }
+
+  @Override
+  public void snapshotState(StateSnapshotContext snapshot) throws Exception {
+    super.snapshotState(snapshot);
+    List<Tuple2<Integer, Long>> clocks = new ArrayList<>();
+    for (int partition = 0; partition < appendClock.length; partition++) {
+      if (appendClock[partition] != Long.MIN_VALUE) {
+        clocks.add(Tuple2.of(partition, appendClock[partition]));
+      }
+    }
+    checkpointedClocks.update(clocks);
   }
 
   @Override
   @SuppressWarnings("unchecked")
   public void open() throws Exception {
     super.open();
-    MapStateDescriptor<String, Long> seenDescriptor =
-        new MapStateDescriptor<>(SEEN_STATE, EventIdSerializer.INSTANCE, LongSerializer.INSTANCE);
-    seenDescriptor.enableTimeToLive(
-        StateTtlConfig.newBuilder(stateTtl)
-            .updateTtlOnCreateAndWrite()
-            .neverReturnExpired()
-            .cleanupInRocksdbCompactFilter(1000)
-            // Savepoints (full snapshots) also leave expired ids out.
-            .cleanupFullSnapshot()
-            .build());
-    seen = getRuntimeContext().getMapState(seenDescriptor);
+    seen =
+        getRuntimeContext()
+            .getMapState(
+                new MapStateDescriptor<>(
+                    SEEN_STATE, EventIdSerializer.INSTANCE, LongSerializer.INSTANCE));
+    sweeps = getInternalTimerService("sweep-seen-ids", VoidNamespaceSerializer.INSTANCE, this);
 
     List<Integer> users = new ArrayList<>();
     List<Integer> counters = new ArrayList<>();
-    List<String> recordNames = new ArrayList<>(List.of(HEAD_FIELD));
-    List<TypeInformation<?>> recordTypes = new ArrayList<>(List.of(Types.STRING));
+    List<String> recordNames = new ArrayList<>(List.of(HEAD_FIELD, PARTITION_FIELD, SWEEP_FIELD));
+    List<TypeInformation<?>> recordTypes =
+        new ArrayList<>(List.of(Types.STRING, Types.INT, Types.LONG));
     partStates = new MapState[views.size()];
     recordField = new int[views.size()];
     Arrays.fill(recordField, -1);
@@ -307,6 +366,7 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
     // Chain each user's events in arrival (= Kafka) order: head and tail per user.
     Map<String, int[]> users = new HashMap<>(size * 2);
     for (int i = 0; i < size; i++) {
+      observe(bundle[i].partition, bundle[i].appendTime);
       next[i] = -1;
       int[] ends = users.get(bundle[i].userId);
       if (ends == null) {
@@ -343,7 +403,9 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   private void foldUser(String user, int head) throws Exception {
     Row record = userRecord.value();
     Arrays.fill(newPartCount, 0);
-    String newest = record == null ? null : (String) record.getField(0);
+    String newest = record == null ? null : (String) record.getField(HEAD);
+    Long sweepAt = record == null ? null : (Long) record.getField(SWEEP_AT);
+    int partition = bundle[head].partition;
     boolean changed = false;
     for (int i = head; i != -1; i = next[i]) {
       FoldEvent event = bundle[i];
@@ -356,6 +418,8 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
         continue;
       }
       seen.put(event.eventId, event.appendTime);
+      long expires = event.appendTime + horizonMs + graceMs;
+      sweepAt = sweepAt == null ? expires : Math.min(sweepAt, expires);
       if (above) {
         newest = event.eventId;
       }
@@ -405,7 +469,10 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
       return;
     }
     Row updated = record == null ? new Row(recordArity) : record;
-    updated.setField(0, newest);
+    updated.setField(HEAD, newest);
+    updated.setField(PARTITION, partition);
+    Long stored = record == null ? null : (Long) record.getField(SWEEP_AT);
+    updated.setField(SWEEP_AT, sweepIfDue(sweepAt, partition, stored));
     for (int v : userViews) {
       if (indexField[v] >= 0 && newPartCount[v] > 0) {
         updated.setField(indexField[v], withNewParts((int[]) updated.getField(indexField[v]), v));
@@ -430,6 +497,87 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
       parts[v].clear();
     }
     userRecord.update(updated);
+  }
+
+  /**
+   * Drops the current user's ids that expired by their partition's log clock, if the oldest has
+   * been expired for a sweep step; arranges a timer for when the next ones expire. Returns when the
+   * oldest remaining id expires, or null when none is left.
+   *
+   * @param stored the expiry a timer was last arranged for (none when it changed)
+   */
+  private Long sweepIfDue(Long sweepAt, int partition, Long stored) throws Exception {
+    if (sweepAt == null) {
+      return null;
+    }
+    long clock = clock(partition);
+    if (clock != Long.MIN_VALUE && clock >= sweepAt + sweepStepMs) {
+      sweepAt = sweep(clock);
+    }
+    if (sweepAt != null && !sweepAt.equals(stored)) {
+      // For a user who goes quiet: their ids still leave once the log has moved on.
+      long wait = clock == Long.MIN_VALUE ? sweepStepMs : Math.max(sweepStepMs, sweepAt - clock);
+      sweeps.registerProcessingTimeTimer(
+          VoidNamespace.INSTANCE, sweeps.currentProcessingTime() + wait);
+    }
+    return sweepAt;
+  }
+
+  /** Removes the current user's ids expired at log time {@code clock}; the next expiry or null. */
+  private Long sweep(long clock) throws Exception {
+    Long next = null;
+    var ids = seen.iterator();
+    while (ids.hasNext()) {
+      long expires = ids.next().getValue() + horizonMs + graceMs;
+      if (expires <= clock) {
+        ids.remove();
+      } else {
+        next = next == null ? expires : Math.min(next, expires);
+      }
+    }
+    return next;
+  }
+
+  @Override
+  public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+    Row record = userRecord.value();
+    if (record == null || record.getField(SWEEP_AT) == null) {
+      return;
+    }
+    long sweepAt = (Long) record.getField(SWEEP_AT);
+    int partition = (Integer) record.getField(PARTITION);
+    Long next = sweepIfDue(sweepAt, partition, null);
+    if (!java.util.Objects.equals(next, sweepAt)) {
+      record.setField(SWEEP_AT, next);
+      userRecord.update(record);
+    }
+  }
+
+  @Override
+  public void onEventTime(InternalTimer<String, VoidNamespace> timer) {}
+
+  /** For tests: how many ids the state holds for a user. */
+  int seenIds(String user) throws Exception {
+    setCurrentKey(user);
+    int count = 0;
+    for (String ignored : seen.keys()) {
+      count++;
+    }
+    return count;
+  }
+
+  /** A partition's log clock: the greatest append time read from it, MIN_VALUE before any. */
+  private long clock(int partition) {
+    return partition < appendClock.length ? appendClock[partition] : Long.MIN_VALUE;
+  }
+
+  private void observe(int partition, long appendTime) {
+    if (partition >= appendClock.length) {
+      int from = appendClock.length;
+      appendClock = Arrays.copyOf(appendClock, Math.max(partition + 1, from * 2));
+      Arrays.fill(appendClock, from, appendClock.length, Long.MIN_VALUE);
+    }
+    appendClock[partition] = Math.max(appendClock[partition], appendTime);
   }
 
   /** Whether the user record lists a part with this hash (maybe stored; false: never stored). */

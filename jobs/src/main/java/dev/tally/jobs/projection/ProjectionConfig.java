@@ -22,8 +22,8 @@ import java.util.List;
  * @param sourceId appended to the sources' uids: a new value makes a job restored from a savepoint
  *     read from {@code start} instead of the saved offsets (replay repair); empty by default
  * @param dedupHorizon how long an event id is remembered, in log time (Kafka append time)
- * @param dedupGrace how much longer than the horizon, in processing time, ids stay in state (so a
- *     job running behind the log by less than this never forgets an id early)
+ * @param dedupGrace how much longer than the horizon, in log time, ids stay in state (covers a
+ *     broker clock stepping back)
  * @param bundleSize events the projection operator holds before folding them
  * @param bundleDelay … or how long it holds the first of them
  * @param bufferTimeout how long a network buffer may wait to fill before it is sent

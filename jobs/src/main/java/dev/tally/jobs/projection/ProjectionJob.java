@@ -53,10 +53,10 @@ import org.apache.kafka.common.TopicPartition;
  *
  * <p>Reads the lane topics ({@code events.p0|p1|p2}, one pipeline per lane), decodes each record in
  * the source (watermarks per partition from {@code occurred_at}), sends what does not decode to the
- * dead-letter topic, drops duplicate event ids (RocksDB, TTL = dedup horizon), folds the rest into
- * every registered view and writes the views to Valkey (versioned Lua, immediately) and PostgreSQL
- * (version-guarded upserts, coalesced per interval). Events too late for the activity view are
- * dead-lettered as {@code late}.
+ * dead-letter topic, drops duplicate event ids (RocksDB; the horizon in log time), folds the rest
+ * into every registered view and writes the views to Valkey (versioned Lua, immediately) and
+ * PostgreSQL (version-guarded upserts, coalesced per interval). Events too late for the activity
+ * view are dead-lettered as {@code late}.
  *
  * <p>Options: see {@link ProjectionOptions} or run with {@code --help}.
  */

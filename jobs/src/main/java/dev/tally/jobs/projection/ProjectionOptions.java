@@ -101,11 +101,12 @@ public final class ProjectionOptions {
 
   @Option(
       names = "--dedup-grace",
-      defaultValue = "1d",
+      defaultValue = "1min",
       description =
-          "How much longer than the horizon, in processing time, ids stay in state before RocksDB"
-              + " drops them; covers a job running behind the log by up to this much"
-              + " (default: ${DEFAULT-VALUE}).")
+          "How much longer than the horizon, in log time, an id stays in state: its partition's"
+              + " newest append time must pass its first sighting by horizon + grace before it is"
+              + " dropped (covers a broker clock stepping back); ids are never dropped by processing"
+              + " time (default: ${DEFAULT-VALUE}).")
   String dedupGrace;
 
   @Option(

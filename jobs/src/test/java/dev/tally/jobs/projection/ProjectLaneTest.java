@@ -40,7 +40,7 @@ class ProjectLaneTest {
   private static final ViewContext CONTEXT =
       new ViewContext(PointsRules.defaults(), Duration.ofSeconds(30), "live", "p0");
   private static final Duration HORIZON = Duration.ofDays(7);
-  private static final Duration GRACE = Duration.ofDays(1);
+  private static final Duration GRACE = Duration.ofMinutes(1);
   private static final int BUNDLE = 100;
   private static final long DELAY_MS = 5;
   private static final int ACTIVITY_BIT = 1 << position(ActivityView.NAME);
@@ -189,31 +189,100 @@ class ProjectLaneTest {
   void aRepeatPastTheHorizonInLogTimeCountsAgainAndOneWithinItDoesNotHoweverLateItIsRead()
       throws Exception {
     try (var harness = opened()) {
-      harness.setStateTtlProcessingTime(0);
-      FoldEvent original = checkIn("e1", USER_1, T0);
-      original.appendTime = 1_000;
-      harness.processElement(original, 0);
+      harness.setProcessingTime(0);
+      harness.processElement(appendedAt(checkIn("e1", USER_1, T0), 1_000), 0);
       harness.prepareSnapshotPreBarrier(1);
 
-      // Read long after the horizon (processing time), appended just within it (log time):
-      // still a duplicate. Only the grace decides when RocksDB may forget it.
-      harness.setStateTtlProcessingTime(HORIZON.plus(GRACE).toMillis() - 1);
-      FoldEvent withinHorizon = checkIn("e1", USER_1, T0);
-      withinHorizon.appendTime = 1_000 + HORIZON.toMillis() - 1;
-      harness.processElement(withinHorizon, 0);
+      // Read days after the horizon (processing time: timers fire), appended just within it (log
+      // time): still a duplicate. Processing time never drops an id.
+      harness.setProcessingTime(HORIZON.multipliedBy(3).toMillis());
+      harness.processElement(
+          appendedAt(checkIn("e1", USER_1, T0), 1_000 + HORIZON.toMillis() - 1), 0);
       harness.prepareSnapshotPreBarrier(2);
       assertThat(updates(harness, UserScoreView.NAME))
           .extracting(u -> u.version)
           .containsExactly(1L);
 
-      FoldEvent pastHorizon = checkIn("e1", USER_1, T0);
-      pastHorizon.appendTime = 1_000 + HORIZON.toMillis();
-      harness.processElement(pastHorizon, 0);
+      harness.processElement(appendedAt(checkIn("e1", USER_1, T0), 1_000 + HORIZON.toMillis()), 0);
       harness.prepareSnapshotPreBarrier(3);
       assertThat(updates(harness, UserScoreView.NAME))
           .as("past the horizon in append time the id counts again")
           .extracting(u -> u.version)
           .containsExactly(1L, 2L);
+    }
+  }
+
+  private static FoldEvent appendedAt(FoldEvent event, long appendTime) {
+    event.appendTime = appendTime;
+    return event;
+  }
+
+  private static int seenIds(
+      KeyedOneInputStreamOperatorTestHarness<String, FoldEvent, ViewUpdate> harness, String user)
+      throws Exception {
+    return ((ProjectLane) harness.getOperator()).seenIds(user);
+  }
+
+  /** When an id first seen at append time 1,000 may leave: its partition's clock at this. */
+  private static final long EXPIRED = 1_000 + HORIZON.plus(GRACE).toMillis();
+
+  /** … and a sweep step (an eighth of the horizon) later, a sweep takes it. */
+  private static final long SWEPT = EXPIRED + HORIZON.toMillis() / 8;
+
+  @Test
+  void anIdLeavesTheStateOnlyOnceItsPartitionsLogClockHasPassedHorizonAndGrace() throws Exception {
+    try (var harness = opened()) {
+      harness.processElement(appendedAt(checkIn("e1", USER_1, T0), 1_000), 0);
+      harness.prepareSnapshotPreBarrier(1);
+      // Another user's records move partition 0's clock to just before the sweep; user 1 reads on.
+      harness.processElement(appendedAt(checkIn("b1", USER_2, T0), SWEPT - 1), 0);
+      harness.processElement(appendedAt(checkIn("e2", USER_1, T0), SWEPT - 1), 0);
+      harness.prepareSnapshotPreBarrier(2);
+      assertThat(seenIds(harness, USER_1)).as("not yet").isEqualTo(2);
+
+      harness.processElement(appendedAt(checkIn("e3", USER_1, T0), SWEPT), 0);
+      harness.prepareSnapshotPreBarrier(3);
+      assertThat(seenIds(harness, USER_1)).as("e1 swept; e2, e3 kept").isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aQuietUsersIdsLeaveByTimerButOnlyOnceTheLogHasMovedOn() throws Exception {
+    try (var harness = opened()) {
+      harness.setProcessingTime(0);
+      harness.processElement(appendedAt(checkIn("e1", USER_1, T0), 1_000), 0);
+      harness.prepareSnapshotPreBarrier(1);
+
+      // Processing time alone (the job stopped, or behind the log): timers fire, nothing leaves.
+      harness.setProcessingTime(HORIZON.multipliedBy(10).toMillis());
+      assertThat(seenIds(harness, USER_1)).isEqualTo(1);
+
+      // Partition 0's log moves on (another user); user 1 stays quiet; the next timer sweeps.
+      harness.processElement(appendedAt(checkIn("b1", USER_2, T0), SWEPT), 0);
+      harness.prepareSnapshotPreBarrier(2);
+      harness.setProcessingTime(HORIZON.multipliedBy(12).toMillis());
+      assertThat(seenIds(harness, USER_1)).isZero();
+    }
+  }
+
+  @Test
+  void partitionClocksSurviveARestoreSoSweepsGoOnWhereTheyWere() throws Exception {
+    OperatorSubtaskState snapshot;
+    try (var harness = opened()) {
+      harness.setProcessingTime(0);
+      harness.processElement(appendedAt(checkIn("e1", USER_1, T0), 1_000), 0);
+      harness.prepareSnapshotPreBarrier(1);
+      // The log moves on after user 1's last event: only user 1's timer can sweep it.
+      harness.processElement(appendedAt(checkIn("b1", USER_2, T0), SWEPT), 0);
+      harness.prepareSnapshotPreBarrier(2);
+      snapshot = harness.snapshot(2, 2);
+    }
+    try (var restored = harness()) {
+      restored.initializeState(snapshot);
+      restored.open();
+      assertThat(seenIds(restored, USER_1)).isEqualTo(1);
+      restored.setProcessingTime(HORIZON.multipliedBy(12).toMillis());
+      assertThat(seenIds(restored, USER_1)).as("the restored clock lets the timer sweep").isZero();
     }
   }
 
