@@ -94,7 +94,7 @@ public final class BenchMain implements Callable<Integer> {
   @Option(
       names = "--rates",
       split = ",",
-      defaultValue = "20000,50000",
+      defaultValue = "5000,20000,50000",
       description = "Producer rates for the latency runs, events/s (default: ${DEFAULT-VALUE}).")
   List<Integer> rates;
 

@@ -69,7 +69,8 @@ final class LatencyRun {
     GeneratorOptions options =
         new GeneratorOptions(
             1000L + rate,
-            (long) rate * seconds,
+            // More than the run can send: the load stops at the wall-time limit.
+            (long) rate * seconds * 2,
             users,
             hunts,
             1.1,
@@ -90,6 +91,7 @@ final class LatencyRun {
     Map<String, Long> seen = new ConcurrentHashMap<>();
     ConcurrentLinkedQueue<String> pending = new ConcurrentLinkedQueue<>();
     AtomicBoolean loadDone = new AtomicBoolean();
+    java.util.concurrent.atomic.AtomicLong sentCount = new java.util.concurrent.atomic.AtomicLong();
     List<Map<String, Double>> sinkSamples = new ArrayList<>();
 
     Properties probeOverrides = new Properties();
@@ -101,13 +103,16 @@ final class LatencyRun {
           new Thread(
               () -> {
                 try {
-                  new LoadRunner(
-                          new LoadGenerator(options),
-                          load,
-                          rate,
-                          new PrintStream(PrintStream.nullOutputStream()),
-                          Duration.ofSeconds(10))
-                      .run();
+                  sentCount.set(
+                      new LoadRunner(
+                              new LoadGenerator(options),
+                              load,
+                              rate,
+                              new PrintStream(PrintStream.nullOutputStream()),
+                              Duration.ofSeconds(10))
+                          .run(Duration.ofSeconds(seconds))
+                          .summary()
+                          .records());
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                 } finally {
@@ -161,7 +166,7 @@ final class LatencyRun {
       }
       loadThread.join();
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
-      long sent = options.records();
+      long sent = sentCount.get();
       long[] latencies = new long[probeCount];
       int seenCount = 0;
       for (int i = 0; i < probeCount; i++) {

@@ -43,11 +43,20 @@ public final class LoadRunner {
 
   /** Sends every record, then flushes; throws when any send failed. */
   public Result run() throws InterruptedException {
+    return run(null);
+  }
+
+  /**
+   * Sends the records until they run out or {@code limit} has passed (null: no limit), then
+   * flushes: a run bounded by wall time lasts what it says however fast the producer gets.
+   */
+  public Result run(Duration limit) throws InterruptedException {
     long total = generator.options().records();
     long start = System.nanoTime();
+    long end = limit == null ? Long.MAX_VALUE : start + limit.toNanos();
     long nextReport = start + progressInterval.toNanos();
     long sent = 0;
-    while (generator.hasNext()) {
+    while (generator.hasNext() && System.nanoTime() < end) {
       GeneratedRecord record = generator.next();
       producer.sendRaw(record.topic(), record.key(), record.value());
       sent++;

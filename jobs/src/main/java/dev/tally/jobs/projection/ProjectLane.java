@@ -49,9 +49,9 @@ import org.apache.flink.util.OutputTag;
  * pre-counts every {@link CountView}, in bundles.
  *
  * <p>Events are held in a bundle of up to {@code bundleSize} events or {@code bundleDelay} (50
- * times that while the events are more than a second behind the log: catching up, nobody waits for
- * them, and fuller bundles collapse more), and always emptied before a checkpoint barrier and the
- * end of input, so the bundle is never state and nothing in it is lost on failure. A watermark
+ * times that while the events are more than ten seconds behind the log: catching up, nobody waits
+ * for them, and fuller bundles collapse more), and always emptied before a checkpoint barrier and
+ * the end of input, so the bundle is never state and nothing in it is lost on failure. A watermark
  * waits for the bundle to be emptied, so every event before it is counted before it moves on.
  * Emptying it goes user by user: each user's events, in their Kafka order, are checked against the
  * user's seen ids and folded into each view's state, read and written once per user and part per
@@ -92,7 +92,7 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   public static final String SEEN_STATE = "seen-event-ids";
 
   /** Events appended longer ago than this are being caught up on, not read live. */
-  static final long BEHIND_MS = 1_000;
+  static final long BEHIND_MS = 10_000;
 
   /** How many bundle delays a bundle of caught-up events may wait to fill up. */
   static final int CATCH_UP_FACTOR = 50;

@@ -122,7 +122,7 @@ public final class ProjectionOptions {
       defaultValue = "5ms",
       description =
           "… or how long the first of them waits; 50 times that while the events are more than"
-              + " a second behind the log (default: ${DEFAULT-VALUE}).")
+              + " ten seconds behind the log (default: ${DEFAULT-VALUE}).")
   String bundleDelay;
 
   @Option(

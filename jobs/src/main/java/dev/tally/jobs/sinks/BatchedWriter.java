@@ -26,10 +26,12 @@ import org.slf4j.LoggerFactory;
  * would ignore the older ones anyway): a hot entry is written once per batch, however often it
  * changed. A batch goes to the writer's own I/O thread when {@code maxBatch} entries wait or {@code
  * maxDelay} after the first of them; while it is being written the next one fills (and coalesces).
- * With one batch in flight and {@code 4 × maxBatch} waiting, the task waits for the store:
- * backpressure, nothing dropped. Before every checkpoint barrier and at the end of input the writer
- * waits until everything it was given is written, so a checkpoint never needs the buffer
- * (at-least-once; the stores' version guard makes repeats harmless).
+ * While the updates come from events more than ten seconds behind the log (a catch-up, a replay:
+ * nobody waits for them), batches grow to {@code catchUpBatch} entries and wait up to {@code
+ * catchUpDelay}, so more of them coalesce. With one batch in flight and twice a batch waiting, the
+ * task waits for the store: backpressure, nothing dropped. Before every checkpoint barrier and at
+ * the end of input the writer waits until everything it was given is written, so a checkpoint never
+ * needs the buffer (at-least-once; the stores' version guard makes repeats harmless).
  *
  * <p>Failures the target calls transient are retried on the I/O thread with backoff ({@code
  * firstBackoff}, doubling, capped at {@code maxBackoff}) for up to {@code retries} attempts; then,
@@ -45,7 +47,7 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   private static final Logger LOG = LoggerFactory.getLogger(BatchedWriter.class);
 
   /** Updates from events appended longer ago than this come from a catch-up, not live reads. */
-  static final long BEHIND_MS = 1_000;
+  static final long BEHIND_MS = 10_000;
 
   /** A store that takes batches. Its methods run on the writer's I/O thread only. */
   interface Target extends AutoCloseable {
