@@ -6,15 +6,10 @@ import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.jobs.views.View;
 import dev.tally.jobs.views.ViewContext;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
-import org.apache.flink.api.common.typeinfo.Types;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
@@ -53,10 +48,9 @@ public final class AdmitEvents extends ProcessFunction<SourceRecord, FoldEvent>
   private final ViewContext context;
   private final long outOfOrdernessMs;
 
-  /** Per partition, the greatest occurred_at read so far (MIN_VALUE: nothing read yet). */
-  private transient long[] maxOccurredAt;
+  /** Per partition, the greatest occurred_at read so far. */
+  private transient PartitionClocks maxOccurredAt;
 
-  private transient ListState<Tuple2<Integer, Long>> checkpointedClocks;
   private transient MetricGroup metrics;
   private transient Counter eventsIn;
   private transient Map<String, Counter> deadLettered;
@@ -72,28 +66,14 @@ public final class AdmitEvents extends ProcessFunction<SourceRecord, FoldEvent>
 
   @Override
   public void initializeState(FunctionInitializationContext initialization) throws Exception {
-    checkpointedClocks =
-        initialization
-            .getOperatorStateStore()
-            .getUnionListState(
-                new ListStateDescriptor<>(CLOCKS_STATE, Types.TUPLE(Types.INT, Types.LONG)));
-    maxOccurredAt = new long[0];
-    if (initialization.isRestored()) {
-      for (Tuple2<Integer, Long> clock : checkpointedClocks.get()) {
-        advance(clock.f0, clock.f1);
-      }
-    }
+    maxOccurredAt = new PartitionClocks();
+    maxOccurredAt.initialize(
+        initialization.getOperatorStateStore(), CLOCKS_STATE, initialization.isRestored());
   }
 
   @Override
   public void snapshotState(FunctionSnapshotContext snapshot) throws Exception {
-    List<Tuple2<Integer, Long>> clocks = new java.util.ArrayList<>();
-    for (int partition = 0; partition < maxOccurredAt.length; partition++) {
-      if (maxOccurredAt[partition] != Long.MIN_VALUE) {
-        clocks.add(Tuple2.of(partition, maxOccurredAt[partition]));
-      }
-    }
-    checkpointedClocks.update(clocks);
+    maxOccurredAt.snapshot();
   }
 
   @Override
@@ -134,24 +114,13 @@ public final class AdmitEvents extends ProcessFunction<SourceRecord, FoldEvent>
       event.raw = null;
       event.topic = null;
     }
-    advance(event.partition, event.occurredAt);
+    maxOccurredAt.advance(event.partition, event.occurredAt);
     out.collect(event);
   }
 
   /** A partition's clock before the next record: its greatest occurred_at less the disorder. */
   private long clock(int partition) {
-    if (partition >= maxOccurredAt.length || maxOccurredAt[partition] == Long.MIN_VALUE) {
-      return Long.MIN_VALUE;
-    }
-    return maxOccurredAt[partition] - outOfOrdernessMs;
-  }
-
-  private void advance(int partition, long occurredAt) {
-    if (partition >= maxOccurredAt.length) {
-      int from = maxOccurredAt.length;
-      maxOccurredAt = Arrays.copyOf(maxOccurredAt, Math.max(partition + 1, from * 2));
-      Arrays.fill(maxOccurredAt, from, maxOccurredAt.length, Long.MIN_VALUE);
-    }
-    maxOccurredAt[partition] = Math.max(maxOccurredAt[partition], occurredAt);
+    long max = maxOccurredAt.get(partition);
+    return max == Long.MIN_VALUE ? Long.MIN_VALUE : max - outOfOrdernessMs;
   }
 }

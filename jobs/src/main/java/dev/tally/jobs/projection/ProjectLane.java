@@ -17,8 +17,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.common.operators.ProcessingTimeService.ProcessingTimeCallback;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -27,7 +25,6 @@ import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.common.typeutils.base.LongSerializer;
-import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.state.StateInitializationContext;
@@ -125,10 +122,8 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   private transient InternalTimerService<VoidNamespace> sweeps;
 
-  /** Per partition, the greatest append time read so far (MIN_VALUE: none): its log clock. */
-  private transient long[] appendClock;
-
-  private transient ListState<Tuple2<Integer, Long>> checkpointedClocks;
+  /** Per partition, the greatest append time read so far: its log clock. */
+  private transient PartitionClocks appendClock;
 
   /**
    * Per user: the greatest event id seen (the dedup head) and the state of every view kept one per
@@ -214,29 +209,15 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   @Override
   public void initializeState(StateInitializationContext initialization) throws Exception {
     super.initializeState(initialization);
-    checkpointedClocks =
-        initialization
-            .getOperatorStateStore()
-            .getUnionListState(
-                new ListStateDescriptor<>(CLOCKS_STATE, Types.TUPLE(Types.INT, Types.LONG)));
-    appendClock = new long[0];
-    if (initialization.isRestored()) {
-      for (Tuple2<Integer, Long> clock : checkpointedClocks.get()) {
-        observe(clock.f0, clock.f1);
-      }
-    }
+    appendClock = new PartitionClocks();
+    appendClock.initialize(
+        initialization.getOperatorStateStore(), CLOCKS_STATE, initialization.isRestored());
   }
 
   @Override
   public void snapshotState(StateSnapshotContext snapshot) throws Exception {
     super.snapshotState(snapshot);
-    List<Tuple2<Integer, Long>> clocks = new ArrayList<>();
-    for (int partition = 0; partition < appendClock.length; partition++) {
-      if (appendClock[partition] != Long.MIN_VALUE) {
-        clocks.add(Tuple2.of(partition, appendClock[partition]));
-      }
-    }
-    checkpointedClocks.update(clocks);
+    appendClock.snapshot();
   }
 
   @Override
@@ -568,16 +549,11 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   /** A partition's log clock: the greatest append time read from it, MIN_VALUE before any. */
   private long clock(int partition) {
-    return partition < appendClock.length ? appendClock[partition] : Long.MIN_VALUE;
+    return appendClock.get(partition);
   }
 
   private void observe(int partition, long appendTime) {
-    if (partition >= appendClock.length) {
-      int from = appendClock.length;
-      appendClock = Arrays.copyOf(appendClock, Math.max(partition + 1, from * 2));
-      Arrays.fill(appendClock, from, appendClock.length, Long.MIN_VALUE);
-    }
-    appendClock[partition] = Math.max(appendClock[partition], appendTime);
+    appendClock.advance(partition, appendTime);
   }
 
   /** Whether the user record lists a part with this hash (maybe stored; false: never stored). */

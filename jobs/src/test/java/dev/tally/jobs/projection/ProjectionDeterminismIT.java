@@ -6,7 +6,6 @@ import dev.tally.common.events.Lane;
 import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.RecordKind;
 import dev.tally.jobs.decode.DeadLetterSerializer;
-import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -34,7 +33,6 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -87,7 +85,10 @@ class ProjectionDeterminismIT {
     ProjectionConfig liveConfig = setup.variant(live, "determinism-live-" + live, 2, HORIZON);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     ProjectionJob.build(
-        env, sources(liveConfig, null), ProjectionJob.productionSinks(liveConfig), liveConfig);
+        env,
+        ProjectionTestSetup.sources(liveConfig, null),
+        ProjectionJob.productionSinks(liveConfig),
+        liveConfig);
     JobClient liveJob = env.executeAsync("determinism-live");
     ProducedLog log = new ProducedLog();
     try {
@@ -194,23 +195,12 @@ class ProjectionDeterminismIT {
     return java.util.Arrays.stream(Lane.values()).map(l -> l.topic(setup.prefix)).toList();
   }
 
-  /** Lane sources from earliest; bounded at the log's current end when {@code stop} is null. */
-  private static Map<Lane, Source<SourceRecord, ?, ?>> sources(
-      ProjectionConfig config, OffsetsInitializer stop) {
-    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
-      sources.put(
-          lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), stop));
-    }
-    return sources;
-  }
-
   private static void runBounded(ProjectionTestSetup setup, ProjectionConfig config)
       throws Exception {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     ProjectionJob.build(
         env,
-        sources(config, OffsetsInitializer.latest()),
+        ProjectionTestSetup.sources(config, OffsetsInitializer.latest()),
         ProjectionJob.productionSinks(config),
         config);
     FlinkMiniCluster.awaitCompletion(env.executeAsync(config.groupId()), Duration.ofMinutes(5));

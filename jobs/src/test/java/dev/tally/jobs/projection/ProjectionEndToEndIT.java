@@ -2,9 +2,7 @@ package dev.tally.jobs.projection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tally.common.events.Lane;
 import dev.tally.common.generator.RecordKind;
-import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -13,10 +11,8 @@ import dev.tally.testing.PostgresServer;
 import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -55,7 +51,7 @@ class ProjectionEndToEndIT {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     ProjectionJob.build(
         env,
-        boundedSources(setup.config),
+        ProjectionTestSetup.sources(setup.config, OffsetsInitializer.latest()),
         ProjectionJob.productionSinks(setup.config),
         setup.config);
     FlinkMiniCluster.awaitCompletion(env.executeAsync("e2e"), Duration.ofMinutes(8));
@@ -70,17 +66,5 @@ class ProjectionEndToEndIT {
         .isEqualTo(
             log.records().stream().filter(s -> s.record().kind() == RecordKind.LATE).count());
     assertThat(byReason.keySet()).containsOnly("late", "bad-header", "unknown-schema", "corrupt");
-  }
-
-  /** Every lane from earliest up to the offsets at start: the job ends when it has read them. */
-  static Map<Lane, Source<SourceRecord, ?, ?>> boundedSources(ProjectionConfig config) {
-    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
-      sources.put(
-          lane,
-          ProjectionJob.kafkaSource(
-              config, lane, OffsetsInitializer.earliest(), OffsetsInitializer.latest()));
-    }
-    return sources;
   }
 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.executiongraph.ArchivedExecutionGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
@@ -66,7 +67,10 @@ class ProjectionFailoverIT {
             real.deadLetters());
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     ProjectionJob.build(
-        env, ProjectionEndToEndIT.boundedSources(setup.config), failing, setup.config);
+        env,
+        ProjectionTestSetup.sources(setup.config, OffsetsInitializer.latest()),
+        failing,
+        setup.config);
 
     HotKeyReader reader =
         new HotKeyReader(

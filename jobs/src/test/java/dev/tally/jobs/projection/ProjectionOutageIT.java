@@ -2,8 +2,6 @@ package dev.tally.jobs.projection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tally.common.events.Lane;
-import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -12,14 +10,11 @@ import dev.tally.testing.PostgresServer;
 import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -65,7 +60,7 @@ class ProjectionOutageIT {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts);
     ProjectionJob.build(
         env,
-        unboundedSources(setup.config),
+        ProjectionTestSetup.sources(setup.config, null),
         ProjectionJob.productionSinks(setup.config),
         setup.config);
     JobClient job = env.executeAsync("outage");
@@ -129,14 +124,5 @@ class ProjectionOutageIT {
       latest = served.get();
     }
     assertThat(latest).isEqualTo(expected);
-  }
-
-  static Map<Lane, Source<SourceRecord, ?, ?>> unboundedSources(ProjectionConfig config) {
-    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
-      sources.put(
-          lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), null));
-    }
-    return sources;
   }
 }

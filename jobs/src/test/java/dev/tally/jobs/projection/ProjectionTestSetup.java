@@ -6,6 +6,7 @@ import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.jobs.decode.SourceRecord;
 import dev.tally.jobs.views.PointsRules;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.PostgresServer;
@@ -15,6 +16,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 
 /**
  * One projection test's world: its own topics (prefix), Valkey generation and PostgreSQL schema on
@@ -102,6 +105,17 @@ final class ProjectionTestSetup {
         "live",
         PointsRules.defaults(),
         parallelism);
+  }
+
+  /** Every lane's Kafka source from earliest, bounded at {@code stop} (null: unbounded). */
+  static Map<Lane, Source<SourceRecord, ?, ?>> sources(
+      ProjectionConfig config, OffsetsInitializer stop) {
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = new java.util.LinkedHashMap<>();
+    for (Lane lane : config.lanes()) {
+      sources.put(
+          lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), stop));
+    }
+    return sources;
   }
 
   /** A generation no other test of this JVM uses. */

@@ -9,7 +9,6 @@ import dev.tally.jobs.views.PointsRules;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -44,14 +43,9 @@ class ProjectionTopologyTest {
 
   private static Set<String> uids(ProjectionConfig config) {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
-      // Built, never started: no broker needed.
-      sources.put(
-          lane,
-          ProjectionJob.kafkaSource(
-              config, lane, OffsetsInitializer.earliest(), OffsetsInitializer.latest()));
-    }
+    // Built, never started: no broker needed.
+    Map<Lane, Source<SourceRecord, ?, ?>> sources =
+        ProjectionTestSetup.sources(config, OffsetsInitializer.latest());
     ProjectionJob.build(env, sources, ProjectionJob.productionSinks(config), config);
     return env.getStreamGraph().getStreamNodes().stream()
         .map(StreamNode::getTransformationUID)
