@@ -153,6 +153,28 @@ public record GeneratorOptions(
         producerId);
   }
 
+  /** How late the generator's late events are, behind its clock. */
+  public GeneratorOptions withLateness(Duration min, Duration max) {
+    return new GeneratorOptions(
+        seed,
+        records,
+        users,
+        hunts,
+        userSkew,
+        huntSkew,
+        duplicates,
+        outOfOrder,
+        late,
+        malformed,
+        maxOutOfOrder,
+        min,
+        max,
+        start,
+        spacing,
+        topicPrefix,
+        producerId);
+  }
+
   public GeneratorOptions withFractions(double dup, double ooo, double lateFraction, double bad) {
     return new GeneratorOptions(
         seed,

@@ -168,27 +168,11 @@ class ProjectionDeterminismIT {
 
   /** The load: late events from just inside to well beyond the bound, on every partition. */
   private static GeneratorOptions nearTheBound(ProjectionTestSetup setup) {
-    GeneratorOptions base = setup.load(RECORDS, 0.05, 0.05, 0.04, 0.01);
-    return new GeneratorOptions(
-        base.seed(),
-        base.records(),
-        base.users(),
-        base.hunts(),
-        base.userSkew(),
-        base.huntSkew(),
-        base.duplicates(),
-        base.outOfOrder(),
-        base.late(),
-        base.malformed(),
-        base.maxOutOfOrder(),
-        // The minute closes 30 s after its end by a clock 2 s behind the partition's newest
-        // event: 10 s to 2 min late straddles the bound, depending on each partition's records.
-        Duration.ofSeconds(10),
-        Duration.ofSeconds(120),
-        base.start(),
-        base.spacing(),
-        base.topicPrefix(),
-        base.producerId());
+    // The minute closes 30 s after its end by a clock 2 s behind the partition's newest event:
+    // 10 s to 2 min late straddles the bound, depending on each partition's records.
+    return setup
+        .load(RECORDS, 0.05, 0.05, 0.04, 0.01)
+        .withLateness(Duration.ofSeconds(10), Duration.ofSeconds(120));
   }
 
   private static List<String> laneTopics(ProjectionTestSetup setup) {
