@@ -16,6 +16,96 @@
 -- version) and "_w:<writer>:<field>" (its partial). Served fields are merged incrementally:
 -- replacing a writer's partial adds the difference to a sum and raises a max (lowers a min),
 -- exact because a writer's max only grows and its min only shrinks from version to version.
+--
+-- Values are int64 end to end (docs/views.md). Lua numbers are doubles, exact only below 2^53, so
+-- values of up to 15 characters (|x| < 10^15) take the number path and longer ones are added and
+-- compared as decimal digit strings: no served value ever passes through a rounded double. (A
+-- ranking's score is a sorted-set score, a double: exact below 2^53, ties beyond.)
+
+-- Decimal integers as text: optional '-', digits without leading zeros ("0" for zero).
+local function sign_digits(x)
+  if string.sub(x, 1, 1) == '-' then return -1, string.sub(x, 2) end
+  return 1, x
+end
+
+-- Compares two digit strings without leading zeros: -1, 0 or 1.
+local function compare_digits(a, b)
+  if #a ~= #b then return #a < #b and -1 or 1 end
+  if a == b then return 0 end
+  return a < b and -1 or 1
+end
+
+local function add_digits(a, b)
+  local out, carry, i, j = {}, 0, #a, #b
+  while i > 0 or j > 0 or carry > 0 do
+    local d = carry + (i > 0 and string.byte(a, i) - 48 or 0) + (j > 0 and string.byte(b, j) - 48 or 0)
+    out[#out + 1] = d % 10
+    carry = d >= 10 and 1 or 0
+    i, j = i - 1, j - 1
+  end
+  return string.reverse(table.concat(out))
+end
+
+-- a - b for digit strings with a >= b.
+local function subtract_digits(a, b)
+  local out, borrow, i, j = {}, 0, #a, #b
+  while i > 0 do
+    local d = string.byte(a, i) - 48 - borrow - (j > 0 and string.byte(b, j) - 48 or 0)
+    borrow = d < 0 and 1 or 0
+    out[#out + 1] = d + 10 * borrow
+    i, j = i - 1, j - 1
+  end
+  local text = string.gsub(string.reverse(table.concat(out)), '^0+', '')
+  return text == '' and '0' or text
+end
+
+local function add_text(x, y)
+  local sx, dx = sign_digits(x)
+  local sy, dy = sign_digits(y)
+  local s, d
+  if sx == sy then
+    s, d = sx, add_digits(dx, dy)
+  else
+    local c = compare_digits(dx, dy)
+    if c == 0 then return '0' end
+    if c > 0 then s, d = sx, subtract_digits(dx, dy) else s, d = sy, subtract_digits(dy, dx) end
+  end
+  return (s < 0 and '-' or '') .. d
+end
+
+local function negate_text(x)
+  if x == '0' then return x end
+  if string.sub(x, 1, 1) == '-' then return string.sub(x, 2) end
+  return '-' .. x
+end
+
+local function compare_text(x, y)
+  local sx, dx = sign_digits(x)
+  local sy, dy = sign_digits(y)
+  if sx ~= sy then return sx < sy and -1 or 1 end
+  return sx * compare_digits(dx, dy)
+end
+
+-- current - mine + value, exactly.
+local function replace_in_sum(current, mine, value)
+  if #current <= 15 and #mine <= 15 and #value <= 15 then
+    return string.format('%.0f', tonumber(current) - tonumber(mine) + tonumber(value))
+  end
+  return add_text(add_text(current, negate_text(mine)), value)
+end
+
+-- The greater (op 'max') or smaller (op 'min') of two values, exactly.
+local function pick(op, current, value)
+  local c
+  if #current <= 15 and #value <= 15 then
+    local a, b = tonumber(current), tonumber(value)
+    c = a < b and -1 or (a > b and 1 or 0)
+  else
+    c = compare_text(current, value)
+  end
+  if op == 'max' then return c >= 0 and current or value end
+  return c <= 0 and current or value
+end
 
 local channel = ARGV[1]
 local applied = 0
@@ -46,22 +136,17 @@ for i = 1, #KEYS / 3 do
       local op = ARGV[first + 3 * j]
       local field = ARGV[first + 3 * j + 1]
       local text = ARGV[first + 3 * j + 2]
-      local value = tonumber(text)
-      local mine = tonumber(got[3 + j] or '0')
-      local current = tonumber(got[3 + n + j])
-      local result
-      if current == nil then
-        result = value
+      local current = got[3 + n + j]
+      local served
+      if not current then
+        served = text
       elseif op == 'sum' then
-        result = current - mine + value
-      elseif op == 'max' then
-        result = math.max(current, value)
+        served = replace_in_sum(current, got[3 + j] or '0', text)
       else
-        result = math.min(current, value)
+        served = pick(op, current, text)
       end
-      merged[field] = result
-      local served = string.format('%.0f', result)
-      if got[3 + n + j] ~= served then differs = true end
+      merged[field] = served
+      if current ~= served then differs = true end
       updates[#updates + 1] = writer .. ':' .. field
       updates[#updates + 1] = text
       updates[#updates + 1] = field

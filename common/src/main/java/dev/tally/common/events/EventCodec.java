@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -37,6 +38,16 @@ import org.apache.avro.specific.SpecificData;
 public final class EventCodec {
 
   static final String HISTORY = "/dev/tally/events/history/event-v%d.avsc";
+
+  /** The earliest {@code occurred_at} an event may carry. */
+  public static final Instant EARLIEST = Instant.EPOCH;
+
+  /**
+   * The latest {@code occurred_at} an event may carry: the last millisecond of year 9999, so every
+   * event time has a four-digit ISO-8601 year and, in milliseconds, stays far below 2^53.
+   */
+  public static final Instant LATEST = Instant.parse("9999-12-31T23:59:59.999Z");
+
   private static final int HEADER_LENGTH = 10;
 
   private final BinaryMessageEncoder<Event> encoder;
@@ -164,6 +175,20 @@ public final class EventCodec {
     }
     if (event.getUserId() == null || event.getUserId().isBlank()) {
       return "user_id is empty";
+    }
+    Instant occurredAt = event.getOccurredAt();
+    if (occurredAt == null) {
+      return "occurred_at is missing";
+    }
+    if (occurredAt.isBefore(EARLIEST) || occurredAt.isAfter(LATEST)) {
+      return "occurred_at "
+          + occurredAt.toEpochMilli()
+          + " ms ("
+          + occurredAt
+          + ") is outside "
+          + EARLIEST
+          + " .. "
+          + LATEST;
     }
     Class<?> expected = payloadClass(event.getType());
     if (expected == null) {

@@ -161,6 +161,34 @@ class EventCodecTest {
   }
 
   @Test
+  void eventTimesOutsideTheDocumentedRangeAreInvalidOnBothSides() throws Exception {
+    for (long millis :
+        new long[] {Long.MAX_VALUE, Long.MIN_VALUE, -1, EventCodec.LATEST.toEpochMilli() + 1}) {
+      Event event = checkInAt(Instant.ofEpochMilli(millis));
+      assertThatThrownBy(() -> codec.encode(event))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("occurred_at " + millis + " ms");
+      // As a foreign producer would write it, past the encoder's check.
+      java.nio.ByteBuffer buffer = Event.getEncoder().encode(event);
+      byte[] bytes = new byte[buffer.remaining()];
+      buffer.get(bytes);
+      assertThatThrownBy(() -> codec.decode(bytes))
+          .isInstanceOfSatisfying(
+              EventDecodingException.class,
+              e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.INVALID))
+          .hasMessageContaining("is outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z");
+    }
+    for (Instant edge : List.of(EventCodec.EARLIEST, EventCodec.LATEST)) {
+      assertThat(codec.decode(codec.encode(checkInAt(edge))).getOccurredAt()).isEqualTo(edge);
+    }
+  }
+
+  private static Event checkInAt(Instant occurredAt) {
+    return new Event(
+        "e-t", EventType.CHECKIN, USER_1, null, occurredAt, "p", new CheckIn("place-1", null));
+  }
+
+  @Test
   void shippedVersionsKeepTheFingerprintsDocumentedInEventsMd() {
     // History files are immutable: events written with them are in the log for good.
     assertThat(codec.fingerprints())

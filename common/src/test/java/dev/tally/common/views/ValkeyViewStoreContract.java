@@ -86,6 +86,60 @@ abstract class ValkeyViewStoreContract {
   }
 
   @Test
+  void valuesAreExactOverTheWholeInt64Range() {
+    long twoTo53 = 1L << 53;
+    store.apply(List.of(score("big", WRITER_A, 1, Long.MAX_VALUE, twoTo53 + 1)));
+    assertThat(store.entry("user_score", "big"))
+        .as("a single writer's values are served as written, not through a double")
+        .containsEntry("points", "9223372036854775807")
+        .containsEntry("last_activity_ms", "9007199254740993");
+
+    store.apply(List.of(score("big", WRITER_B, 1, Long.MIN_VALUE, twoTo53 + 3)));
+    assertThat(store.entry("user_score", "big"))
+        .as("MAX + MIN = -1; the greater of two values that one double cannot tell apart")
+        .containsEntry("points", "-1")
+        .containsEntry("last_activity_ms", "9007199254740995");
+
+    store.apply(
+        List.of(
+            score("big", WRITER_A, 2, twoTo53 + 1, twoTo53 + 5),
+            score("big", WRITER_B, 2, twoTo53 + 1, twoTo53 + 4)));
+    assertThat(store.entry("user_score", "big"))
+        .as("replacing a partial in a sum beyond 2^53 adds the exact difference")
+        .containsEntry("points", String.valueOf(2 * twoTo53 + 2))
+        .containsEntry("last_activity_ms", String.valueOf(twoTo53 + 5));
+
+    store.apply(List.of(score("small", WRITER_A, 1, 999_999_999_999_999L, -5)));
+    store.apply(List.of(score("small", WRITER_B, 1, 1, -999_999_999_999_999L)));
+    assertThat(store.entry("user_score", "small"))
+        .as("where the number path and the digit path meet (15 and 16 characters)")
+        .containsEntry("points", "1000000000000000")
+        .containsEntry("last_activity_ms", "-5");
+  }
+
+  @Test
+  void minimaAreExactBeyondADoublesPrecision() {
+    ViewUpdate a = minUpdate(WRITER_A, -(1L << 53) - 1);
+    ViewUpdate b = minUpdate(WRITER_B, -(1L << 53));
+    store.apply(List.of(a));
+    store.apply(List.of(b));
+    assertThat(store.entry("test_min", "m")).containsEntry("low", "-9007199254740993");
+    store.apply(List.of(minUpdate(WRITER_B, Long.MIN_VALUE)));
+    assertThat(store.entry("test_min", "m")).containsEntry("low", "-9223372036854775808");
+  }
+
+  private static ViewUpdate minUpdate(String writer, long value) {
+    long version = value == Long.MIN_VALUE ? 2 : 1;
+    return new ViewUpdate(
+        "test_min",
+        "m",
+        writer,
+        version,
+        Partial.builder().add(Partial.Op.MIN, "low", value).build(),
+        0);
+  }
+
+  @Test
   void updatesOfOneEntryAreCoalescedWithinABatch() {
     ValkeyViewStore.Result result =
         store.apply(

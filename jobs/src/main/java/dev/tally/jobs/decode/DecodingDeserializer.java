@@ -4,6 +4,8 @@ import dev.tally.common.events.EventCodec;
 import dev.tally.common.events.EventDecodingException;
 import dev.tally.events.Event;
 import dev.tally.events.TaskCompleted;
+import java.time.Duration;
+import java.time.Instant;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
@@ -13,15 +15,28 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 /**
  * Decodes lane records in the Kafka source itself, so watermarks come from each partition's {@code
  * occurred_at}. Never throws on input: whatever does not decode becomes a {@link DeadLetter}
- * carrying the reason and the original bytes.
+ * carrying the reason and the original bytes — so does an event stamped more than {@code maxLead}
+ * after its record's append time ({@code invalid}): one event from a producer whose clock is years
+ * ahead would otherwise move its partition's event-time clock so far that every later event there
+ * came too late for {@code activity}. The rule reads only the record, so every replay decides
+ * alike.
  */
 public final class DecodingDeserializer implements KafkaRecordDeserializationSchema<SourceRecord> {
 
   private static final long serialVersionUID = 1L;
 
+  private final long maxLeadMillis;
+  private final String maxLeadText;
+
   private transient EventCodec codec;
 
-  public DecodingDeserializer() {}
+  /**
+   * @param maxLead how far after its record's append time an event's {@code occurred_at} may be
+   */
+  public DecodingDeserializer(Duration maxLead) {
+    this.maxLeadMillis = maxLead.toMillis();
+    this.maxLeadText = maxLead.toString();
+  }
 
   @Override
   public void open(DeserializationSchema.InitializationContext context) {
@@ -33,22 +48,43 @@ public final class DecodingDeserializer implements KafkaRecordDeserializationSch
     if (codec == null) {
       codec = new EventCodec();
     }
+    Event event;
     try {
-      Event event = codec.decode(record.value());
-      out.collect(SourceRecord.of(toFoldEvent(event, record)));
+      event = codec.decode(record.value());
     } catch (EventDecodingException e) {
+      out.collect(SourceRecord.of(deadLetter(record, e.reason(), e.getMessage())));
+      return;
+    }
+    long occurredAt = event.getOccurredAt().toEpochMilli();
+    // No append time (a pre-0.10 record): nothing to judge the lead by.
+    if (record.timestamp() >= 0 && occurredAt - record.timestamp() > maxLeadMillis) {
       out.collect(
           SourceRecord.of(
-              new DeadLetter(
-                  e.reason().code(),
-                  e.getMessage(),
-                  record.topic(),
-                  record.partition(),
-                  record.offset(),
-                  record.timestamp(),
-                  record.key(),
-                  record.value())));
+              deadLetter(
+                  record,
+                  EventDecodingException.Reason.INVALID,
+                  "invalid: occurred_at "
+                      + event.getOccurredAt()
+                      + " is more than "
+                      + maxLeadText
+                      + " (--max-event-lead) after the record's append time "
+                      + Instant.ofEpochMilli(record.timestamp()))));
+      return;
     }
+    out.collect(SourceRecord.of(toFoldEvent(event, record)));
+  }
+
+  private static DeadLetter deadLetter(
+      ConsumerRecord<byte[], byte[]> record, EventDecodingException.Reason reason, String error) {
+    return new DeadLetter(
+        reason.code(),
+        error,
+        record.topic(),
+        record.partition(),
+        record.offset(),
+        record.timestamp(),
+        record.key(),
+        record.value());
   }
 
   private static FoldEvent toFoldEvent(Event event, ConsumerRecord<byte[], byte[]> record) {

@@ -24,6 +24,8 @@ import java.util.List;
  * @param dedupHorizon how long an event id is remembered, in log time (Kafka append time)
  * @param dedupGrace how much longer than the horizon, in log time, ids stay in state (covers a
  *     broker clock stepping back)
+ * @param maxEventLead how far after its record's append time an event's {@code occurred_at} may be;
+ *     later ones are dead-lettered as {@code invalid}
  * @param bundleSize events the projection operator holds before folding them
  * @param bundleDelay … or how long it holds the first of them
  * @param bufferTimeout how long a network buffer may wait to fill before it is sent
@@ -46,6 +48,7 @@ public record ProjectionConfig(
     String checkpointDir,
     Duration maxOutOfOrderness,
     Duration allowedLateness,
+    Duration maxEventLead,
     int bundleSize,
     Duration bundleDelay,
     Duration bufferTimeout,
@@ -91,6 +94,7 @@ public record ProjectionConfig(
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
     require(!allowedLateness.isNegative(), "--allowed-lateness must be >= 0");
+    require(!maxEventLead.isNegative(), "--max-event-lead must be >= 0");
     require(
         bundleSize >= 1 && bundleSize <= MAX_BUNDLE,
         "--bundle-size must be between 1 and " + MAX_BUNDLE + ", got " + bundleSize);

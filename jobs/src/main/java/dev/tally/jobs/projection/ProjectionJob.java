@@ -319,7 +319,7 @@ public final class ProjectionJob {
             .setTopics(topic)
             .setGroupId(config.groupId())
             .setStartingOffsets(start)
-            .setDeserializer(new DecodingDeserializer())
+            .setDeserializer(new DecodingDeserializer(config.maxEventLead()))
             .setProperty("partition.discovery.interval.ms", "60000")
             .setProperty("client.id.prefix", config.groupId() + "-" + lane.name().toLowerCase());
     config.kafkaProperties().forEach(builder::setProperty);

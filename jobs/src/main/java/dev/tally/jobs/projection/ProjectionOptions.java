@@ -164,6 +164,17 @@ public final class ProjectionOptions {
   String allowedLateness;
 
   @Option(
+      names = "--max-event-lead",
+      defaultValue = "1min",
+      description =
+          "How far after its record's append time an event's occurred_at may be; an event stamped"
+              + " later (a producer clock far ahead) is dead-lettered as invalid instead of moving"
+              + " its partition's event-time clock. Keep it below --allowed-lateness +"
+              + " --max-out-of-orderness, so no event can make an on-time one late"
+              + " (default: ${DEFAULT-VALUE}).")
+  String maxEventLead;
+
+  @Option(
       names = "--valkey",
       required = true,
       description =
@@ -329,6 +340,7 @@ public final class ProjectionOptions {
         checkpointDir,
         duration("--max-out-of-orderness", maxOutOfOrderness),
         duration("--allowed-lateness", allowedLateness),
+        duration("--max-event-lead", maxEventLead),
         bundleSize,
         duration("--bundle-delay", bundleDelay),
         duration("--buffer-timeout", bufferTimeout),

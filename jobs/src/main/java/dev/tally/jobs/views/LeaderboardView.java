@@ -47,7 +47,7 @@ public final class LeaderboardView implements UserView<LeaderboardView.Standing>
 
   @Override
   public void fold(Standing standing, FoldEvent event, ViewContext context) {
-    standing.points += context.rules().pointsFor(event);
+    standing.points = Sums.add(standing.points, context.rules().pointsFor(event), NAME, event);
     standing.events += 1;
   }
 

@@ -46,10 +46,16 @@ public final class PointsRules implements Serializable {
             "points rule '" + entry + "': unknown type; accepted: " + knownTypes());
       }
       try {
-        points.put(type, Long.parseLong(parts[1].trim()));
+        // The range of a task's own points (an Avro int): docs/views.md, numbers.
+        points.put(type, (long) Integer.parseInt(parts[1].trim()));
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException(
-            "points rule '" + entry + "': points must be a whole number");
+            "points rule '"
+                + entry
+                + "': points must be a whole number from "
+                + Integer.MIN_VALUE
+                + " to "
+                + Integer.MAX_VALUE);
       }
     }
     for (EventType type : EventType.values()) {

@@ -51,7 +51,7 @@ public final class UserScoreView implements UserView<UserScoreView.Score> {
 
   @Override
   public void fold(Score score, FoldEvent event, ViewContext context) {
-    score.points += context.rules().pointsFor(event);
+    score.points = Sums.add(score.points, context.rules().pointsFor(event), NAME, event);
     score.events += 1;
     score.lastActivity = Math.max(score.lastActivity, event.occurredAt);
   }

@@ -32,6 +32,7 @@ class ProjectionOptionsTest {
     assertThat(config.dedupHorizon()).isEqualTo(Duration.ofDays(7));
     assertThat(config.checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
     assertThat(config.allowedLateness()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.maxEventLead()).isEqualTo(Duration.ofMinutes(1));
     assertThat(config.generation()).isEqualTo(1);
     assertThat(config.jdbcUrl()).isNull();
     assertThat(config.valkey().cluster()).isFalse();
@@ -75,6 +76,14 @@ class ProjectionOptionsTest {
         .hasMessageContaining("--source-id 'repair 1' may hold letters, digits");
     assertThatThrownBy(() -> parse("--points", "CHECKIN=ten"))
         .hasMessageContaining("points must be a whole number");
+    assertThatThrownBy(
+            () ->
+                parse(
+                    "--points",
+                    "CHECKIN=2147483648,QR_SCAN=1,TASK_COMPLETED=1,DAILY_BONUS=1,PURCHASE=1"))
+        .hasMessageContaining("from -2147483648 to 2147483647");
+    assertThatThrownBy(() -> parse("--max-event-lead", "soon"))
+        .hasMessageContaining("--max-event-lead 'soon' is not a duration");
     assertThatThrownBy(() -> parse("--generation", "0"))
         .hasMessageContaining("--generation must be >= 1, got 0");
   }

@@ -87,6 +87,7 @@ final class ProjectionTestSetup {
         null,
         Duration.ofSeconds(2),
         ALLOWED_LATENESS,
+        Duration.ofHours(1),
         4096,
         Duration.ofMillis(5),
         Duration.ofMillis(5),
