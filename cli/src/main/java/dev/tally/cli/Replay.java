@@ -8,7 +8,9 @@ import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import dev.tally.common.replay.ReplayRange;
+import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ViewKeys;
 import io.valkey.UnifiedJedis;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -329,6 +331,9 @@ final class Replay implements AutoCloseable {
       try {
         Map<TopicPartition, Long> frozenAt = endOffsets(live);
         follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
+        if (servedInPostgres != null) {
+          awaitCacheComplete(generations, to, verifyTimeout, force);
+        }
         GenerationComparison comparison = compare(generations, from, to, verifyTimeout);
         comparison.print(out);
         if (!comparison.clean() && !force) {
@@ -532,6 +537,38 @@ final class Replay implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Readers of a generation whose Valkey cache is incomplete read PostgreSQL; the rebuild job marks
+   * it complete two checkpoints after it started. Waits for that; refused after {@code timeout}.
+   */
+  private void awaitCacheComplete(
+      Generations generations, int next, Duration timeout, boolean force) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    java.util.Set<Integer> missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
+    if (!missing.isEmpty()) {
+      out.printf(
+          "waiting for generation %d's Valkey cache to be complete (%d of %d tags unmarked) …%n",
+          next, missing.size(), ViewKeys.TAGS);
+      out.flush();
+    }
+    while (!missing.isEmpty() && System.nanoTime() < deadline) {
+      sleep(Duration.ofSeconds(1));
+      missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
+    }
+    if (!missing.isEmpty() && !force) {
+      throw new Refused(
+          "generation "
+              + next
+              + "'s Valkey cache is still incomplete ("
+              + missing.size()
+              + " tags unmarked): see tally cache status --generation "
+              + next
+              + "; run tally cache warm --generation "
+              + next
+              + " or use --force");
+    }
+  }
 
   private GenerationComparison compare(
       Generations generations, int live, int next, Duration timeout) {

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
       ProduceCommand.class,
       LagCommand.class,
       ViewCommand.class,
+      CacheCommand.class,
       ReplayCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
     name = "view",
     mixinStandardHelpOptions = true,
     description =
-        "Read a served view: Valkey first, PostgreSQL when Valkey misses (docs/views.md).",
+        "Read a served view: Valkey when it holds the entry's whole hash tag, else PostgreSQL (docs/views.md).",
     subcommands = {ViewCommand.Score.class, ViewCommand.Top.class, ViewCommand.Activity.class})
 final class ViewCommand {
 
@@ -42,16 +42,16 @@ final class ViewCommand {
         description = "PostgreSQL user (default: ${DEFAULT-VALUE}).")
     String jdbcUser;
 
-    ViewClient client() {
+    ValkeyEndpoint endpoint() {
       if (valkey == null || valkey.isBlank()) {
         throw new IllegalArgumentException(
             "no Valkey given: pass --valkey redis://host:port (the local stack's is redis://127.0.0.1:6380) or set TALLY_VALKEY");
       }
-      return new ViewClient(
-          ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD")),
-          jdbcUrl,
-          jdbcUser,
-          System.getenv("TALLY_PG_PASSWORD"));
+      return ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD"));
+    }
+
+    ViewClient client() {
+      return new ViewClient(endpoint(), jdbcUrl, jdbcUser, System.getenv("TALLY_PG_PASSWORD"));
     }
   }
 
@@ -60,8 +60,8 @@ final class ViewCommand {
       out.printf("%s: not found (Valkey key %s)%n", what, entry.valkeyKey());
     } else {
       out.printf(
-          "%s (from %s, Valkey key %s)%n",
-          what, entry.source().name().toLowerCase(), entry.valkeyKey());
+          "%s (from %s, version %,d, Valkey key %s)%n",
+          what, entry.source().name().toLowerCase(), entry.version(), entry.valkeyKey());
       entry
           .fields()
           .forEach(
@@ -92,7 +92,7 @@ final class ViewCommand {
         ViewClient.Entry entry = client.entry("user_score", user);
         print(
             spec.commandLine().getOut(),
-            "user_score " + user + ", generation " + client.generation(),
+            "user_score " + user + ", generation " + entry.generation(),
             entry);
         return entry.source() == ViewClient.Source.NONE ? 1 : 0;
       }
@@ -120,13 +120,15 @@ final class ViewCommand {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       try (ViewClient client = stores.client()) {
-        List<ViewClient.Standing> standings = client.top("leaderboard", hunt, top);
         int generation = client.generation();
+        ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, top);
+        List<ViewClient.Standing> standings = ranking.standings();
         out.printf(
-            "leaderboard %s, generation %d, top %d (Valkey sorted set %s)%n",
+            "leaderboard %s, generation %d, top %d (from %s; Valkey sorted set %s)%n",
             hunt,
             generation,
             top,
+            ranking.source().name().toLowerCase(),
             dev.tally.common.views.ViewKeys.rank(generation, "leaderboard", hunt));
         for (int i = 0; i < standings.size(); i++) {
           out.printf(

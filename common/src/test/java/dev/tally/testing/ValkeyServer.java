@@ -115,6 +115,21 @@ public final class ValkeyServer implements AutoCloseable {
     process = launch(ValkeyBinaries.locate(), dir, port, List.of());
   }
 
+  /**
+   * A crash without persistence: the process is killed, its snapshot (if a planned restart left
+   * one) deleted, and the server started again on the same port, empty.
+   */
+  public void crash(Duration downtime) {
+    process.close();
+    try {
+      java.nio.file.Files.deleteIfExists(dir.resolve("dump.rdb"));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    ServerProcess.sleep(downtime);
+    process = launch(ValkeyBinaries.locate(), dir, port, List.of());
+  }
+
   /** The server's process id. */
   public long pid() {
     return process.pid();

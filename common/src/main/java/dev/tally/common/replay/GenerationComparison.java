@@ -1,6 +1,7 @@
 package dev.tally.common.replay;
 
 import dev.tally.common.views.ValkeyViewStore;
+import dev.tally.common.views.ViewKeys;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -84,14 +85,16 @@ public final class GenerationComparison {
     List<String> liveEntries = new ArrayList<>();
     List<String> liveRanks = new ArrayList<>();
     for (String key : liveKeys) {
-      if (key.endsWith(":rank")) {
+      if (ViewKeys.reserved(key)) {
+        continue;
+      } else if (key.endsWith(":rank")) {
         liveRanks.add(key);
       } else if (!key.endsWith(":rank:cache")) {
         liveEntries.add(key);
       }
     }
     for (String key : nextKeys) {
-      if (!key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
+      if (!ViewKeys.reserved(key) && !key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
         result.counts(viewOf(key)).nextEntries++;
       }
     }

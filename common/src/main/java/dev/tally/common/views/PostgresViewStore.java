@@ -145,6 +145,32 @@ public final class PostgresViewStore {
     return values;
   }
 
+  /** An entry as PostgreSQL serves it: the sum of the writers' versions and the merged fields. */
+  public record Served(long version, Map<String, Long> fields) {}
+
+  /** One entry with its served version; null when absent. */
+  public static Served served(Connection connection, int generation, String view, String key)
+      throws SQLException {
+    Map<String, Long> values = new TreeMap<>();
+    long version = -1;
+    try (PreparedStatement query =
+        connection.prepareStatement(
+            "SELECT v.version, f.key, f.value::numeric FROM view_value v"
+                + " CROSS JOIN LATERAL jsonb_each_text(v.value) f"
+                + " WHERE generation = ? AND view = ? AND entry_key = ?")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      query.setString(3, key);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          version = rows.getLong(1);
+          values.put(rows.getString(2), rows.getBigDecimal(3).longValueExact());
+        }
+      }
+    }
+    return version < 0 ? null : new Served(version, values);
+  }
+
   /** The served fields of one entry, empty when absent. */
   public static Map<String, Long> values(
       Connection connection, int generation, String view, String key) throws SQLException {

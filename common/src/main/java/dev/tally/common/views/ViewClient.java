@@ -1,7 +1,7 @@
 package dev.tally.common.views;
 
 import io.valkey.UnifiedJedis;
-import io.valkey.resps.Tuple;
+import io.valkey.exceptions.JedisException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -13,9 +13,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * How an API layer reads the views: Valkey first, PostgreSQL when Valkey misses (a cold or
- * restarted cache), always in the generation readers are served ({@code tally:generation} in
- * Valkey, {@code view_generation} in PostgreSQL, 1 when neither says).
+ * How an API layer reads the views. Valkey answers when it holds the entry's whole tag (its
+ * completeness marker is there, checked in the same atomic read as the entry: {@link CacheWarmer});
+ * PostgreSQL answers when Valkey lost data and is being refilled, or is down. A partial entry is
+ * never served: with the marker gone and PostgreSQL unreachable the read fails, naming both.
+ *
+ * <p>The served generation is {@code tally:generation} in Valkey; when Valkey has none (a store
+ * that lost it, or a job that never wrote it) PostgreSQL's {@code view_generation}, else 1. Read it
+ * once ({@link #generation()}) and pass it to every read of one response, so a page never mixes
+ * generations across a cutover.
+ *
+ * <p>Without a PostgreSQL URL the client reads Valkey only and ignores the markers (jobs run
+ * without PostgreSQL write none).
  */
 public final class ViewClient implements AutoCloseable {
 
@@ -26,11 +35,30 @@ public final class ViewClient implements AutoCloseable {
     NONE
   }
 
-  /** An entry's served fields and where they came from. */
-  public record Entry(Source source, String valkeyKey, Map<String, Long> fields) {}
+  /**
+   * An entry's served fields.
+   *
+   * @param version the served version ({@code _v}: the sum of the writers' versions; grows with
+   *     every change, so it makes an ETag); 0 when not found
+   */
+  public record Entry(
+      Source source, int generation, String valkeyKey, long version, Map<String, Long> fields) {}
 
   /** One ranked member. */
   public record Standing(String member, long score) {}
+
+  /** A ranking's top and where it came from. */
+  public record Ranking(Source source, int generation, List<Standing> standings) {}
+
+  /** {marker there (1) or not (0), HGETALL…}, atomically. */
+  static final String READ_ENTRY =
+      "local hash = redis.call('HGETALL', KEYS[2])"
+          + " table.insert(hash, 1, redis.call('EXISTS', KEYS[1])) return hash";
+
+  /** {marker there (1) or not (0), member, score, …}, atomically. */
+  static final String READ_TOP =
+      "local top = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')"
+          + " table.insert(top, 1, redis.call('EXISTS', KEYS[1])) return top";
 
   private final UnifiedJedis valkey;
   private final String jdbcUrl;
@@ -47,11 +75,20 @@ public final class ViewClient implements AutoCloseable {
     this.password = password;
   }
 
-  /** The generation readers are served. */
+  /**
+   * The generation readers are served: Valkey's pointer; PostgreSQL's when Valkey has none or is
+   * down; 1 when neither says.
+   */
   public int generation() {
-    String pointer = valkey.get(ViewKeys.GENERATION_KEY);
-    if (pointer != null) {
-      return Integer.parseInt(pointer);
+    try {
+      String pointer = valkey.get(ViewKeys.GENERATION_KEY);
+      if (pointer != null) {
+        return Integer.parseInt(pointer);
+      }
+    } catch (JedisException e) {
+      if (jdbcUrl == null) {
+        throw unreachable("the served generation", e, null);
+      }
     }
     if (jdbcUrl != null) {
       try (Connection connection = connect();
@@ -61,17 +98,22 @@ public final class ViewClient implements AutoCloseable {
           return row.getInt(1);
         }
       } catch (SQLException e) {
-        throw new IllegalStateException(
-            "cannot read the served generation from PostgreSQL: " + e.getMessage(), e);
+        // Valkey has no pointer and PostgreSQL cannot say: the documented default.
+        return 1;
       }
     }
     return 1;
   }
 
-  /** An unranked entry, e.g. {@code entry("user_score", "user-7")}. */
+  /** An unranked entry of the served generation, e.g. {@code entry("user_score", "user-7")}. */
   public Entry entry(String view, String key) {
-    int generation = generation();
-    return lookup(generation, view, key, ViewKeys.entry(generation, view, key));
+    return entry(generation(), view, key);
+  }
+
+  /** An unranked entry of {@code generation}. */
+  public Entry entry(int generation, String view, String key) {
+    int tag = ViewKeys.tag(view + ":" + key);
+    return lookup(generation, view, key, tag, ViewKeys.entry(generation, view, key, tag));
   }
 
   /**
@@ -79,65 +121,131 @@ public final class ViewClient implements AutoCloseable {
    * "hunt-3|user-7")}.
    */
   public Entry rankedEntry(String view, String set, String key) {
-    int generation = generation();
-    return lookup(generation, view, key, ViewKeys.rankedEntry(generation, view, set, key));
+    return rankedEntry(generation(), view, set, key);
   }
 
-  /** The top {@code n} of a ranking, highest first. */
+  /** An entry of {@code generation} ranked in {@code set}. */
+  public Entry rankedEntry(int generation, String view, String set, String key) {
+    int tag = ViewKeys.tag(view + ":" + set);
+    return lookup(generation, view, key, tag, ViewKeys.entry(generation, view, key, tag));
+  }
+
+  /** The top {@code n} of a ranking of the served generation, highest first. */
   public List<Standing> top(String view, String set, int n) {
-    int generation = generation();
-    List<Standing> standings = new ArrayList<>();
-    for (Tuple tuple : valkey.zrevrangeWithScores(ViewKeys.rank(generation, view, set), 0, n - 1)) {
-      standings.add(new Standing(tuple.getElement(), (long) tuple.getScore()));
+    return ranking(generation(), view, set, n).standings();
+  }
+
+  /** The top {@code n} of a ranking of {@code generation}, highest first. */
+  public Ranking ranking(int generation, String view, String set, int n) {
+    int tag = ViewKeys.tag(view + ":" + set);
+    JedisException valkeyFailure = null;
+    try {
+      List<?> reply =
+          (List<?>)
+              valkey.eval(
+                  READ_TOP,
+                  List.of(
+                      ViewKeys.complete(generation, tag),
+                      ViewKeys.rank(generation, view, set, tag)),
+                  List.of(Integer.toString(n)));
+      if (complete(reply) || jdbcUrl == null) {
+        List<Standing> standings = new ArrayList<>();
+        for (int i = 1; i + 1 < reply.size(); i += 2) {
+          standings.add(
+              new Standing(
+                  (String) reply.get(i), (long) Double.parseDouble((String) reply.get(i + 1))));
+        }
+        return new Ranking(Source.VALKEY, generation, standings);
+      }
+    } catch (JedisException e) {
+      if (jdbcUrl == null) {
+        throw unreachable(view + " ranking " + set, e, null);
+      }
+      valkeyFailure = e;
     }
-    if (standings.isEmpty() && jdbcUrl != null) {
-      try (Connection connection = connect();
-          PreparedStatement query =
-              connection.prepareStatement(
-                  "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
-                      + " WHERE generation = ? AND view = ? AND rank_set = ? ORDER BY score DESC, rank_member LIMIT ?")) {
-        query.setInt(1, generation);
-        query.setString(2, view);
-        query.setString(3, set);
-        query.setInt(4, n);
-        try (ResultSet rows = query.executeQuery()) {
-          while (rows.next()) {
-            standings.add(new Standing(rows.getString(1), rows.getBigDecimal(2).longValueExact()));
+    try (Connection connection = connect();
+        PreparedStatement query =
+            connection.prepareStatement(
+                "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
+                    + " WHERE generation = ? AND view = ? AND rank_set = ?"
+                    + " ORDER BY score DESC, rank_member LIMIT ?")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      query.setString(3, set);
+      query.setInt(4, n);
+      List<Standing> standings = new ArrayList<>();
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          standings.add(new Standing(rows.getString(1), rows.getBigDecimal(2).longValueExact()));
+        }
+      }
+      return new Ranking(Source.POSTGRES, generation, standings);
+    } catch (SQLException e) {
+      throw unreachable(view + " ranking " + set, valkeyFailure, e);
+    }
+  }
+
+  private Entry lookup(int generation, String view, String key, int tag, String valkeyKey) {
+    JedisException valkeyFailure = null;
+    try {
+      List<?> reply =
+          (List<?>)
+              valkey.eval(
+                  READ_ENTRY, List.of(ViewKeys.complete(generation, tag), valkeyKey), List.of());
+      if (complete(reply) || jdbcUrl == null) {
+        Map<String, Long> fields = new TreeMap<>();
+        long version = 0;
+        for (int i = 1; i + 1 < reply.size(); i += 2) {
+          String field = (String) reply.get(i);
+          String value = (String) reply.get(i + 1);
+          if (field.equals("_v")) {
+            version = Long.parseLong(value);
+          } else if (!field.startsWith("_")) {
+            fields.put(field, Long.parseLong(value));
           }
         }
-      } catch (SQLException e) {
-        throw new IllegalStateException(
-            "cannot read the ranking from PostgreSQL: " + e.getMessage(), e);
+        // With the marker there, an entry Valkey lacks is one PostgreSQL lacks too.
+        return new Entry(
+            fields.isEmpty() ? Source.NONE : Source.VALKEY, generation, valkeyKey, version, fields);
       }
+    } catch (JedisException e) {
+      if (jdbcUrl == null) {
+        throw unreachable(view + "/" + key, e, null);
+      }
+      valkeyFailure = e;
     }
-    return standings;
+    try (Connection connection = connect()) {
+      PostgresViewStore.Served served = PostgresViewStore.served(connection, generation, view, key);
+      return served == null
+          ? new Entry(Source.NONE, generation, valkeyKey, 0, Map.of())
+          : new Entry(Source.POSTGRES, generation, valkeyKey, served.version(), served.fields());
+    } catch (SQLException e) {
+      throw unreachable(view + "/" + key, valkeyFailure, e);
+    }
   }
 
-  private Entry lookup(int generation, String view, String key, String valkeyKey) {
-    Map<String, Long> fields = new TreeMap<>();
-    valkey
-        .hgetAll(valkeyKey)
-        .forEach(
-            (field, value) -> {
-              if (!field.startsWith("_")) {
-                fields.put(field, Long.parseLong(value));
-              }
-            });
-    if (!fields.isEmpty()) {
-      return new Entry(Source.VALKEY, valkeyKey, fields);
+  private static boolean complete(List<?> reply) {
+    return !reply.isEmpty() && Long.valueOf(1).equals(reply.get(0));
+  }
+
+  /** No store can answer: Valkey down or incomplete, PostgreSQL down (or not configured). */
+  private static IllegalStateException unreachable(
+      String what, JedisException valkey, SQLException postgres) {
+    String valkeyPart =
+        valkey == null
+            ? "Valkey is being refilled (its completeness marker is gone)"
+            : "Valkey is unreachable (" + valkey.getMessage() + ")";
+    String postgresPart =
+        postgres == null
+            ? "no PostgreSQL is configured"
+            : "PostgreSQL is unreachable (" + postgres.getMessage() + ")";
+    IllegalStateException failure =
+        new IllegalStateException(
+            "cannot read " + what + ": " + valkeyPart + " and " + postgresPart);
+    if (postgres != null) {
+      failure.addSuppressed(postgres);
     }
-    if (jdbcUrl != null) {
-      try (Connection connection = connect()) {
-        Map<String, Long> stored = PostgresViewStore.values(connection, generation, view, key);
-        if (!stored.isEmpty()) {
-          return new Entry(Source.POSTGRES, valkeyKey, stored);
-        }
-      } catch (SQLException e) {
-        throw new IllegalStateException(
-            "cannot read " + view + "/" + key + " from PostgreSQL: " + e.getMessage(), e);
-      }
-    }
-    return new Entry(Source.NONE, valkeyKey, Map.of());
+    return failure;
   }
 
   private Connection connect() throws SQLException {

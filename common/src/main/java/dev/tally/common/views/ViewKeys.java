@@ -11,6 +11,8 @@ import java.util.zip.CRC32;
  * tally:{NN}:g&lt;gen&gt;:&lt;view&gt;:&lt;key&gt;               an entry (hash): served fields, _v, _w:&lt;writer&gt;
  * tally:{NN}:g&lt;gen&gt;:&lt;view&gt;:&lt;set&gt;:rank            a ranking (sorted set), e.g. a hunt's leaderboard
  * tally:{NN}:g&lt;gen&gt;:&lt;view&gt;:&lt;set&gt;:rank:cache      a cached rendering of it, deleted on change
+ * tally:{NN}:g&lt;gen&gt;:_complete                     the tag's completeness marker (string)
+ * tally:{NN}:g&lt;gen&gt;:_warming                      a warm-up's token while it refills the tag
  * tally:invalidate                                   pub/sub channel: changed entry keys
  * </pre>
  *
@@ -74,6 +76,32 @@ public final class ViewKeys {
   /** The cached rendering of the ranking with key {@code rankKey}. */
   public static String cacheOf(String rankKey) {
     return rankKey + ":cache";
+  }
+
+  /**
+   * The completeness marker of a tag: present only while Valkey holds every entry of the tag that
+   * PostgreSQL holds ({@link CacheWarmer}). View names never start with {@code _}, so no entry key
+   * is ever the marker.
+   */
+  public static String complete(int generation, int tag) {
+    return prefix(tag, generation) + "_complete";
+  }
+
+  /**
+   * Whether a generation's key is one of its markers ({@code _complete}, {@code _warming}) rather
+   * than an entry or a ranking.
+   */
+  public static boolean reserved(String key) {
+    int at = key.indexOf("}:") + 2;
+    int afterGeneration = key.indexOf(':', at) + 1;
+    return afterGeneration > 0
+        && afterGeneration < key.length()
+        && key.charAt(afterGeneration) == '_';
+  }
+
+  /** The token of a warm-up refilling a tag. */
+  public static String warming(int generation, int tag) {
+    return prefix(tag, generation) + "_warming";
   }
 
   /** The prefix of every key of a generation and tag, e.g. {@code tally:{07}:g1:}. */

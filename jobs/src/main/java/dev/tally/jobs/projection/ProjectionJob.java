@@ -32,6 +32,7 @@ import java.util.Optional;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.sink2.Sink;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
@@ -108,8 +109,10 @@ public final class ProjectionJob {
       throw new IllegalArgumentException("no lane source given");
     }
     configure(env, config);
+    boolean first = true;
     for (Map.Entry<Lane, Source<SourceRecord, ?, ?>> lane : sources.entrySet()) {
-      buildLane(env, lane.getKey(), lane.getValue(), sinks, config);
+      buildLane(env, lane.getKey(), lane.getValue(), sinks, first, config);
+      first = false;
     }
   }
 
@@ -132,6 +135,7 @@ public final class ProjectionJob {
       Lane lane,
       Source<SourceRecord, ?, ?> source,
       ProjectionSinks sinks,
+      boolean firstLane,
       ProjectionConfig config) {
     String name = lane.name().toLowerCase();
     ViewContext context = config.viewContext(name);
@@ -143,8 +147,10 @@ public final class ProjectionJob {
     SingleOutputStreamOperator<ViewUpdate> counted = count(projected, views, context);
 
     // Each stream of updates writes through its own sinks, chained to the operator that made it.
-    writeUpdates(projected, "project", sinks, context);
-    writeUpdates(counted, "count", sinks, context);
+    // One writer of the job keeps the cache complete: the first lane's, for projection updates.
+    writeUpdates(
+        projected, "project", firstLane ? sinks.valkeyWarden() : sinks.valkey(), sinks, context);
+    writeUpdates(counted, "count", sinks.valkey(), sinks, context);
 
     admitted
         .getSideOutput(AdmitEvents.DEAD_LETTERS)
@@ -207,10 +213,11 @@ public final class ProjectionJob {
   private static void writeUpdates(
       SingleOutputStreamOperator<ViewUpdate> updates,
       String from,
+      Sink<ViewUpdate> valkey,
       ProjectionSinks sinks,
       ViewContext context) {
     updates
-        .sinkTo(sinks.valkey())
+        .sinkTo(valkey)
         .uid(context.uid(UID_VALKEY + "-" + from))
         .name(context.name("valkey " + from));
     if (sinks.postgres() != null) {
@@ -386,7 +393,13 @@ public final class ProjectionJob {
                 new DeadLetterSerializer(EventTopics.deadLetter(config.topicPrefix())))
             .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
             .build();
-    return new ProjectionSinks(valkey, postgres, deadLetters);
+    return postgres == null
+        ? new ProjectionSinks(valkey, null, deadLetters)
+        : new ProjectionSinks(
+            valkey,
+            postgres,
+            deadLetters,
+            valkey.keepingCompleteFrom(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword()));
   }
 
   /** Applies the PostgreSQL migrations before the job starts, unless told not to. */

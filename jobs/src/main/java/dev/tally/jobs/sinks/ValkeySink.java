@@ -43,6 +43,7 @@ public final class ValkeySink implements Sink<ViewUpdate> {
   private final int maxBatch;
   private final Duration maxDelay;
   private final int retries;
+  private final CacheWarden.Source warmFrom;
 
   /**
    * @param retries attempts after the first on a transient failure (100 ms, 200 ms, … up to 5 s
@@ -50,15 +51,82 @@ public final class ValkeySink implements Sink<ViewUpdate> {
    */
   public ValkeySink(
       ValkeyEndpoint endpoint, int generation, int maxBatch, Duration maxDelay, int retries) {
+    this(endpoint, generation, maxBatch, maxDelay, retries, null);
+  }
+
+  private ValkeySink(
+      ValkeyEndpoint endpoint,
+      int generation,
+      int maxBatch,
+      Duration maxDelay,
+      int retries,
+      CacheWarden.Source warmFrom) {
     this.endpoint = endpoint;
     this.generation = generation;
     this.maxBatch = maxBatch;
     this.maxDelay = maxDelay;
     this.retries = retries;
+    this.warmFrom = warmFrom;
+  }
+
+  /**
+   * The same sink, whose subtask 0 also keeps the cache complete ({@link CacheWarden}), refilling
+   * Valkey from this PostgreSQL. Give one sink of a job this role.
+   */
+  public ValkeySink keepingCompleteFrom(String jdbcUrl, String user, String password) {
+    return new ValkeySink(
+        endpoint,
+        generation,
+        maxBatch,
+        maxDelay,
+        retries,
+        new CacheWarden.Source(jdbcUrl, user, password));
   }
 
   @Override
   public SinkWriter<ViewUpdate> createWriter(WriterInitContext context) {
+    BatchedWriter writer = batchedWriter(context);
+    if (warmFrom == null || context.getTaskInfo().getIndexOfThisSubtask() != 0) {
+      return writer;
+    }
+    CacheWarden warden =
+        new CacheWarden(
+            endpoint,
+            generation,
+            warmFrom,
+            context.metricGroup(),
+            "cache-warden " + context.getTaskInfo().getTaskNameWithSubtasks());
+    return new WardedWriter(writer, warden);
+  }
+
+  /** A writer that also tells the warden of every checkpoint barrier it flushes for. */
+  private record WardedWriter(BatchedWriter writer, CacheWarden warden)
+      implements SinkWriter<ViewUpdate> {
+    @Override
+    public void write(ViewUpdate update, Context context)
+        throws java.io.IOException, InterruptedException {
+      writer.write(update, context);
+    }
+
+    @Override
+    public void flush(boolean endOfInput) throws java.io.IOException, InterruptedException {
+      writer.flush(endOfInput);
+      if (!endOfInput) {
+        warden.barrier();
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      try {
+        warden.close();
+      } finally {
+        writer.close();
+      }
+    }
+  }
+
+  private BatchedWriter batchedWriter(WriterInitContext context) {
     return new BatchedWriter(
         new Target(endpoint, generation),
         maxBatch,

@@ -362,7 +362,7 @@ class ReplayIT {
       Map<String, Map<String, String>> entries = new HashMap<>();
       try (Generations generations = generations()) {
         for (String key : generations.keys(generation)) {
-          if (!key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
+          if (!ViewKeys.reserved(key) && !key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
             entries.put(key, generations.valkeyClient().hgetAll(key));
           }
         }
