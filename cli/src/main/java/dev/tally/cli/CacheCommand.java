@@ -31,16 +31,24 @@ final class CacheCommand {
   static final class Target {
     @picocli.CommandLine.Mixin ViewCommand.Stores stores;
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    Integer generation;
+
     @Option(
         names = "--generation",
         description = "The generation (default: the one readers are served).")
-    Integer generation;
+    void generation(int value) {
+      if (value < 1) {
+        throw new picocli.CommandLine.ParameterException(
+            command.commandLine(), "--generation must be >= 1, got " + value);
+      }
+      generation = value;
+    }
 
     int generation() {
       if (generation != null) {
-        if (generation < 1) {
-          throw new IllegalArgumentException("--generation must be >= 1, got " + generation);
-        }
         return generation;
       }
       try (ViewClient client = stores.client()) {

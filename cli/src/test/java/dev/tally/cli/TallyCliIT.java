@@ -2,13 +2,23 @@ package dev.tally.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tally.common.views.Partial;
+import dev.tally.common.views.PostgresViewStore;
+import dev.tally.common.views.ViewKeys;
+import dev.tally.common.views.ViewUpdate;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
+import dev.tally.testing.PostgresExtension;
+import dev.tally.testing.PostgresServer;
 import dev.tally.testing.TestDirs;
+import dev.tally.testing.ValkeyExtension;
+import dev.tally.testing.ValkeyServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import picocli.CommandLine;
 
 /** The {@code tally} command run in-process against the real broker. */
-@ExtendWith(KafkaExtension.class)
+@ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
 class TallyCliIT {
 
   /** What one command printed, and its exit code. */
@@ -160,6 +170,79 @@ class TallyCliIT {
   }
 
   @Test
+  void cacheStatusAndWarmRefillValkeyFromPostgres(ValkeyServer valkey, PostgresServer postgres)
+      throws Exception {
+    PostgresServer.Schema schema = postgres.newSchema("cli-cache");
+    PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
+    int generation = 700 + (int) (System.nanoTime() % 100);
+    try (Connection connection = schema.connect();
+        PreparedStatement upsert = connection.prepareStatement(PostgresViewStore.UPSERT)) {
+      ViewUpdate update =
+          new ViewUpdate(
+              "user_score",
+              "cli-user",
+              "live/p0",
+              3,
+              Partial.builder().sum("points", 30).sum("events", 3).build(),
+              0);
+      PostgresViewStore.bind(upsert, update, generation);
+      upsert.executeUpdate();
+    }
+    String[] stores = {
+      "--valkey",
+      valkey.uri(),
+      "--jdbc-url",
+      schema.jdbcUrl(),
+      "--jdbc-user",
+      schema.user(),
+      "--generation",
+      Integer.toString(generation)
+    };
+
+    Run before = tally(concat(new String[] {"cache", "status"}, stores));
+    Run warm = tally(concat(new String[] {"cache", "warm"}, stores));
+    Run after = tally(concat(new String[] {"cache", "status"}, stores));
+    Run again = tally(concat(new String[] {"cache", "warm"}, stores));
+
+    assertThat(before.exitCode()).isEqualTo(1);
+    assertThat(before.out()).contains("64 of 64 tags incomplete in Valkey");
+    assertThat(warm.exitCode()).as(warm.err()).isZero();
+    assertThat(warm.out()).contains("1 partials read", "64 tags marked complete");
+    assertThat(after.exitCode()).isZero();
+    assertThat(after.out()).contains("complete in Valkey (all 64 tags marked)");
+    assertThat(again.out()).contains("nothing to warm");
+    try (var jedis = valkey.client()) {
+      assertThat(jedis.hget(ViewKeys.entry(generation, "user_score", "cli-user"), "points"))
+          .isEqualTo("30");
+    }
+
+    Run badGeneration = tally("cache", "status", "--valkey", valkey.uri(), "--generation", "0");
+    assertThat(badGeneration.exitCode()).isEqualTo(2);
+    assertThat(badGeneration.err()).contains("--generation must be >= 1, got 0");
+    Run deadPostgres =
+        tally(
+            "cache",
+            "warm",
+            "--valkey",
+            valkey.uri(),
+            "--jdbc-url",
+            "jdbc:postgresql://127.0.0.1:1/tally",
+            "--generation",
+            Integer.toString(generation));
+    assertThat(deadPostgres.exitCode()).isEqualTo(1);
+    assertThat(deadPostgres.err())
+        .contains(
+            "tally cache warm: error: cannot read PostgreSQL at jdbc:postgresql://127.0.0.1:1")
+        .doesNotContain("\tat ");
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
+  }
+
+  @Test
   void everyCommandHasHelp() {
     for (String[] command :
         List.of(
@@ -167,7 +250,9 @@ class TallyCliIT {
             new String[] {"topics", "--help"},
             new String[] {"topics", "apply", "--help"},
             new String[] {"topics", "describe", "--help"},
-            new String[] {"produce", "--help"})) {
+            new String[] {"produce", "--help"},
+            new String[] {"cache", "status", "--help"},
+            new String[] {"cache", "warm", "--help"})) {
       Run help = tally(command);
       assertThat(help.exitCode()).isZero();
       assertThat(help.out()).startsWith("Usage: tally");

@@ -132,12 +132,12 @@ final class CacheWarden implements AutoCloseable {
       }
       warmUps.inc();
       LOG.info(
-          "cache warm-up of generation {}: {} tags, {} of {} partials applied ({} newer) in {} ms;"
-              + " {} tags marked complete{}",
+          "cache warm-up of generation {}: {} tags, {} partials read, {} of them in those tags"
+              + " sent, {} newer than Valkey's, in {} ms; {} tags marked complete{}",
           generation,
           pending.size(),
-          result.warmed(),
           result.rows(),
+          result.warmed(),
           result.applied(),
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started),
           result.marked().size(),
