@@ -180,6 +180,7 @@ final class Replay implements AutoCloseable {
    * job's id.
    */
   String repair(TallyJob live, Position from, boolean wait) {
+    requireRestartable(live, "repair");
     ReplayRange range = plan(live.topics(), bootstrap(live), live, from, null);
     uploadJar();
     out.printf("stopping %s with a savepoint …%n", live);
@@ -224,6 +225,7 @@ final class Replay implements AutoCloseable {
    */
   String rebuild(
       TallyJob live, Position from, Position to, int generation, long readyLag, boolean wait) {
+    requireRestartable(live, "rebuild");
     int served;
     try (Generations generations = generations(live)) {
       served = generations.servedInValkey();
@@ -301,6 +303,8 @@ final class Replay implements AutoCloseable {
       Duration grace,
       long readyLag,
       Duration verifyTimeout) {
+    // A refused cutover restarts the live job: it must be restartable before it is stopped.
+    requireRestartable(live, "cut over");
     int from = live.generation();
     int to = next.generation();
     try (Generations generations = generations(live)) {
@@ -455,6 +459,8 @@ final class Replay implements AutoCloseable {
     JobArguments previousArgs =
         JobArguments.fromParameters(
             Map.of(JobArguments.KEY, last.get("fromArgs")), last.get("fromJob"));
+    requireRestartable(
+        new TallyJob(last.get("fromJob"), "g" + previousGeneration, previousArgs), "roll back");
     // Keep its keys from expiring while its job catches up.
     try (Generations generations = generations(current)) {
       generations.restore(previousGeneration);
@@ -650,6 +656,26 @@ final class Replay implements AutoCloseable {
     }
   }
 
+  /**
+   * Refuses to act on a job whose published arguments lack secrets it was given inline (they are
+   * redacted: {@link JobArguments#redacted()}), before anything is stopped.
+   */
+  static void requireRestartable(TallyJob job, String what) {
+    List<String> keys = job.args().redactedKeys();
+    if (!keys.isEmpty()) {
+      throw new IllegalStateException(
+          "cannot "
+              + what
+              + ": job "
+              + job.id()
+              + " was given "
+              + String.join(", ", keys)
+              + " inline with --kafka-property, which its published configuration redacts, so it"
+              + " cannot be restarted from there; give secrets in a file with"
+              + " --kafka-properties-file (docs/projection-job.md) and resubmit it");
+    }
+  }
+
   private String submit(JobArguments args, String savepoint, boolean allowNonRestored) {
     return flink.run(uploadJar(), ENTRY_CLASS, args.list(), savepoint, allowNonRestored);
   }
@@ -703,9 +729,20 @@ final class Replay implements AutoCloseable {
     }
     Map<String, String> properties = new HashMap<>();
     if (job != null) {
+      // The job's properties file, when it is readable here too (its secrets are not published).
+      String file = job.args().value("--kafka-properties-file", null);
+      if (file != null && java.nio.file.Files.isReadable(java.nio.file.Path.of(file))) {
+        java.util.Properties loaded = new java.util.Properties();
+        try (var in = java.nio.file.Files.newBufferedReader(java.nio.file.Path.of(file))) {
+          loaded.load(in);
+        } catch (java.io.IOException e) {
+          throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        loaded.stringPropertyNames().forEach(k -> properties.put(k, loaded.getProperty(k)));
+      }
       for (String property : job.args().values("--kafka-property")) {
         int at = property.indexOf('=');
-        if (at > 0) {
+        if (at > 0 && !property.substring(at + 1).equals(JobArguments.REDACTED)) {
           properties.put(property.substring(0, at), property.substring(at + 1));
         }
       }

@@ -10,13 +10,25 @@ import java.util.Map;
 /**
  * A job's command-line arguments as it publishes them in its global job parameters (Flink REST:
  * {@code /jobs/<id>/config}, {@code user-config}), so tools can restart it with the same arguments
- * and a few changed ({@code tally replay}). Secrets never are arguments (they come from the
- * environment or files), so publishing them reveals nothing.
+ * and a few changed ({@code tally replay}). Passwords come from the environment or files; a Kafka
+ * property that carries a secret ({@code sasl.jaas.config}, {@code ssl.*.password}, …) given inline
+ * with {@code --kafka-property} is published {@link #redacted()}: give such properties in a file
+ * ({@code --kafka-properties-file}) for tools to be able to restart the job.
  */
 public final class JobArguments {
 
   /** The global job parameter holding the arguments, a JSON array of strings. */
   public static final String KEY = "tally.args";
+
+  /** What a secret's value is published as. */
+  public static final String REDACTED = "<redacted>";
+
+  /** The option whose {@code key=value} may carry a secret. */
+  public static final String KAFKA_PROPERTY = "--kafka-property";
+
+  /** Key fragments of Kafka properties that carry secrets (lower case). */
+  private static final List<String> SECRET_KEYS =
+      List.of("password", "secret", "jaas.config", "keystore.key", "user.info", "token");
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -55,6 +67,52 @@ public final class JobArguments {
 
   public List<String> list() {
     return args;
+  }
+
+  /** Whether a Kafka property key names a secret, e.g. {@code sasl.jaas.config}. */
+  public static boolean isSecretKey(String key) {
+    String lower = key.toLowerCase(java.util.Locale.ROOT);
+    return SECRET_KEYS.stream().anyMatch(lower::contains);
+  }
+
+  /**
+   * These arguments with the value of every secret {@code --kafka-property key=value} replaced by
+   * {@link #REDACTED}: what a job publishes and logs.
+   */
+  public JobArguments redacted() {
+    List<String> copy = new ArrayList<>(args.size());
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      if (arg.equals(KAFKA_PROPERTY) && i + 1 < args.size()) {
+        copy.add(arg);
+        copy.add(redactProperty(args.get(++i)));
+      } else if (arg.startsWith(KAFKA_PROPERTY + "=")) {
+        copy.add(KAFKA_PROPERTY + "=" + redactProperty(arg.substring(KAFKA_PROPERTY.length() + 1)));
+      } else {
+        copy.add(arg);
+      }
+    }
+    return new JobArguments(copy);
+  }
+
+  /** The keys of the Kafka properties whose values were {@link #redacted()}. */
+  public List<String> redactedKeys() {
+    List<String> keys = new ArrayList<>();
+    for (String property : values(KAFKA_PROPERTY)) {
+      int at = property.indexOf('=');
+      if (at > 0 && property.substring(at + 1).equals(REDACTED)) {
+        keys.add(property.substring(0, at));
+      }
+    }
+    return keys;
+  }
+
+  private static String redactProperty(String property) {
+    int at = property.indexOf('=');
+    if (at > 0 && isSecretKey(property.substring(0, at))) {
+      return property.substring(0, at) + "=" + REDACTED;
+    }
+    return property;
   }
 
   /** The value of {@code --option value} or {@code --option=value}; {@code fallback} if absent. */

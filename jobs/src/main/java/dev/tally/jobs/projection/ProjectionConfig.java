@@ -113,6 +113,48 @@ public record ProjectionConfig(
     require(parallelism >= 0, "--parallelism must be >= 0 (0 = cluster default)");
   }
 
+  /** As a record prints itself, with the PostgreSQL password and Kafka secrets redacted (logs). */
+  @Override
+  public String toString() {
+    java.util.Map<String, String> kafka = new java.util.TreeMap<>();
+    kafkaProperties.forEach(
+        (key, value) ->
+            kafka.put(
+                key,
+                dev.tally.common.flink.JobArguments.isSecretKey(key)
+                    ? dev.tally.common.flink.JobArguments.REDACTED
+                    : value));
+    return "ProjectionConfig[bootstrapServers="
+        + bootstrapServers
+        + ", topicPrefix="
+        + topicPrefix
+        + ", kafkaProperties="
+        + kafka
+        + ", lanes="
+        + lanes
+        + ", groupId="
+        + groupId
+        + ", start="
+        + start
+        + ", stop="
+        + stop
+        + ", generation="
+        + generation
+        + ", writer="
+        + writer
+        + ", valkey="
+        + valkey
+        + ", jdbcUrl="
+        + jdbcUrl
+        + ", jdbcUser="
+        + jdbcUser
+        + ", jdbcPassword="
+        + (jdbcPassword == null ? null : dev.tally.common.flink.JobArguments.REDACTED)
+        + ", parallelism="
+        + parallelism
+        + "]";
+  }
+
   /** What the views of one lane's pipeline are given. */
   public ViewContext viewContext(String lane) {
     return new ViewContext(rules, allowedLateness, writer, lane);

@@ -353,7 +353,9 @@ public final class ProjectionJob {
     private final Map<String, String> parameters;
 
     PublishedArguments(List<String> args) {
-      this.parameters = new JobArguments(args).toParameters();
+      // Inline secrets (a Kafka password) are never published: /jobs/<id>/config is readable by
+      // anyone who can reach the REST API.
+      this.parameters = new JobArguments(args).redacted().toParameters();
     }
 
     @Override

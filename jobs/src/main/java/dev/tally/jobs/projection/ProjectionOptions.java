@@ -52,8 +52,21 @@ public final class ProjectionOptions {
   @Option(
       names = "--kafka-property",
       description =
-          "Extra Kafka consumer property for the lane sources, key=value; repeatable (e.g. max.partition.fetch.bytes=65536).")
+          "Extra Kafka client property for the lane sources and the dead-letter producer, key=value;"
+              + " repeatable (e.g. max.partition.fetch.bytes=65536). Secrets (sasl.jaas.config,"
+              + " ssl.*.password, …) given here are redacted from the job's published"
+              + " configuration, so tally replay cannot restart the job: use"
+              + " --kafka-properties-file for them.")
   java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
+
+  @Option(
+      names = "--kafka-properties-file",
+      paramLabel = "FILE",
+      description =
+          "A Java properties file of Kafka client properties, read where the job's main runs (the"
+              + " JobManager for a REST submission): the place for secrets such as"
+              + " sasl.jaas.config. --kafka-property entries override it.")
+  Path kafkaPropertiesFile;
 
   @Option(
       names = "--lanes",
@@ -328,7 +341,7 @@ public final class ProjectionOptions {
     return new ProjectionConfig(
         bootstrapServers,
         topicPrefix,
-        kafkaProperties,
+        kafkaProperties(),
         laneList,
         groupId,
         start,
@@ -369,6 +382,23 @@ public final class ProjectionOptions {
       throw new IllegalArgumentException(
           option + " '" + text + "' is not a duration; use e.g. 500ms, 60s, 5min, 7d");
     }
+  }
+
+  /** The properties file's entries, then the inline ones over them. */
+  private java.util.Map<String, String> kafkaProperties() {
+    java.util.Map<String, String> merged = new java.util.LinkedHashMap<>();
+    if (kafkaPropertiesFile != null) {
+      java.util.Properties file = new java.util.Properties();
+      try (var in = Files.newBufferedReader(kafkaPropertiesFile, StandardCharsets.UTF_8)) {
+        file.load(in);
+      } catch (IOException e) {
+        throw new IllegalArgumentException(
+            "cannot read the Kafka properties file " + kafkaPropertiesFile + ": " + e.getMessage());
+      }
+      file.stringPropertyNames().stream().sorted().forEach(k -> merged.put(k, file.getProperty(k)));
+    }
+    merged.putAll(kafkaProperties);
+    return merged;
   }
 
   private static String secret(Path file, String env) {

@@ -39,6 +39,35 @@ class ProjectionOptionsTest {
   }
 
   @Test
+  void kafkaPropertiesComeFromAFileWithInlineOnesOverItAndNoSecretIsPrinted() throws Exception {
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("kafka", ".properties");
+    java.nio.file.Files.writeString(
+        file,
+        "security.protocol=SASL_SSL\n"
+            + "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+            + " username=\"u\" password=\"from-file\";\n"
+            + "max.partition.fetch.bytes=1000\n");
+    ProjectionConfig config =
+        parse(
+                "--kafka-properties-file",
+                file.toString(),
+                "--kafka-property",
+                "max.partition.fetch.bytes=16384")
+            .orElseThrow();
+
+    assertThat(config.kafkaProperties())
+        .containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("max.partition.fetch.bytes", "16384");
+    assertThat(config.kafkaProperties().get("sasl.jaas.config")).contains("from-file");
+    assertThat(config.toString())
+        .doesNotContain("from-file")
+        .contains("sasl.jaas.config=<redacted>", "max.partition.fetch.bytes=16384");
+
+    assertThatThrownBy(() -> parse("--kafka-properties-file", file + ".missing"))
+        .hasMessageContaining("cannot read the Kafka properties file " + file + ".missing");
+  }
+
+  @Test
   void helpPrintsUsageAndStartsNoJob() {
     StringWriter out = new StringWriter();
 

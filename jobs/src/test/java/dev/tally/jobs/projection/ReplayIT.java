@@ -218,7 +218,7 @@ class ReplayIT {
       ProducedLog first = new ProducedLog().send(kafka.bootstrapServers(), world.setup.warmUp());
       Map<TopicPartition, Long> end = world.endOffsets();
       new ProducedLog().send(kafka.bootstrapServers(), world.setup.load(5_000, 0, 0, 0, 0));
-      world.submit(world.args(1).with("--start", "earliest"));
+      String live = world.submit(world.args(1).with("--start", "earliest"));
 
       String endSpec = Position.format(end);
       String bounded =
@@ -241,6 +241,41 @@ class ReplayIT {
       world.cliFails("replay", "plan", "--from", "sometime");
       assertThat(world.lastError).contains("accepted: earliest, latest, timestamp:");
       assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
+
+      // Secrets given inline are not published; replay refuses to restart such a job.
+      world.flink.cancel(live);
+      Path kafkaFile = Files.createTempFile("kafka", ".properties");
+      Files.writeString(kafkaFile, "ssl.keystore.password=hunter-from-file\n");
+      List<String> withSecrets = new ArrayList<>(world.args(1).list());
+      withSecrets.addAll(
+          List.of(
+              "--kafka-property",
+              "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required"
+                  + " username=\"u\" password=\"hunter-inline\";",
+              "--kafka-property=ssl.truststore.password=hunter-2",
+              "--kafka-properties-file",
+              kafkaFile.toString()));
+      String secretive =
+          world.submit(
+              new dev.tally.common.flink.JobArguments(withSecrets).with("--start", "earliest"));
+      world.awaitRunning(secretive);
+      String published =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(rest + "/jobs/" + secretive + "/config"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(published)
+          .as("GET /jobs/<id>/config")
+          .contains("tally.args", "sasl.jaas.config=<redacted>", kafkaFile.toString())
+          .doesNotContain("hunter");
+      world.cliFails("replay", "repair", "--from", "earliest");
+      assertThat(world.lastError)
+          .contains("cannot repair", "sasl.jaas.config, ssl.truststore.password")
+          .contains("--kafka-properties-file");
+      assertThat(world.flink.state(secretive)).as("refused before stopping").isEqualTo("RUNNING");
     }
   }
 
@@ -295,6 +330,16 @@ class ReplayIT {
               "1",
               "--generation",
               Integer.toString(generation)));
+    }
+
+    void awaitRunning(String jobId) throws InterruptedException {
+      long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+      while (!flink.allTasksRunning(jobId)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("job " + jobId + " not running within a minute");
+        }
+        Thread.sleep(200);
+      }
     }
 
     String submit(dev.tally.common.flink.JobArguments args) {
