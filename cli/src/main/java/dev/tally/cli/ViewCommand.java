@@ -27,7 +27,7 @@ final class ViewCommand {
         names = "--valkey",
         defaultValue = "${env:TALLY_VALKEY}",
         description =
-            "Valkey, redis://host:port[,…] (default: $TALLY_VALKEY; the local stack's is redis://127.0.0.1:6380).")
+            "Valkey, redis://[user[:password]@]host:port[,…], rediss:// for TLS (default: $TALLY_VALKEY; the local stack's is redis://127.0.0.1:6380).")
     String valkey;
 
     @Option(

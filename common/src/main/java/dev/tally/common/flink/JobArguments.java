@@ -3,6 +3,7 @@ package dev.tally.common.flink;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tally.common.views.ValkeyEndpoint;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,9 @@ public final class JobArguments {
 
   /** The option whose {@code key=value} may carry a secret. */
   public static final String KAFKA_PROPERTY = "--kafka-property";
+
+  /** The option whose URL may carry a password ({@code redis://user:password@host:port}). */
+  public static final String VALKEY = "--valkey";
 
   /** Key fragments of Kafka properties that carry secrets (lower case). */
   private static final List<String> SECRET_KEYS =
@@ -88,6 +92,14 @@ public final class JobArguments {
         copy.add(redactProperty(args.get(++i)));
       } else if (arg.startsWith(KAFKA_PROPERTY + "=")) {
         copy.add(KAFKA_PROPERTY + "=" + redactProperty(arg.substring(KAFKA_PROPERTY.length() + 1)));
+      } else if (arg.equals(VALKEY) && i + 1 < args.size()) {
+        copy.add(arg);
+        copy.add(ValkeyEndpoint.withoutPassword(args.get(++i), REDACTED));
+      } else if (arg.startsWith(VALKEY + "=")) {
+        copy.add(
+            VALKEY
+                + "="
+                + ValkeyEndpoint.withoutPassword(arg.substring(VALKEY.length() + 1), REDACTED));
       } else {
         copy.add(arg);
       }
@@ -95,9 +107,16 @@ public final class JobArguments {
     return new JobArguments(copy);
   }
 
-  /** The keys of the Kafka properties whose values were {@link #redacted()}. */
+  /**
+   * What {@link #redacted()} hid: the keys of Kafka properties, and {@code --valkey password} for a
+   * password in the Valkey URL.
+   */
   public List<String> redactedKeys() {
     List<String> keys = new ArrayList<>();
+    String valkey = value(VALKEY, "");
+    if (valkey.contains(":" + REDACTED + "@")) {
+      keys.add(VALKEY + " password");
+    }
     for (String property : values(KAFKA_PROPERTY)) {
       int at = property.indexOf('=');
       if (at > 0 && property.substring(at + 1).equals(REDACTED)) {

@@ -41,6 +41,17 @@ class JobArgumentsTest {
   }
 
   @Test
+  void aValkeyPasswordInTheUrlIsRedactedToo() {
+    JobArguments published =
+        new JobArguments(List.of("--valkey", "redis://tally-job:hunter9@v1:6379")).redacted();
+    assertThat(published.list())
+        .containsExactly("--valkey", "redis://tally-job:<redacted>@v1:6379");
+    assertThat(published.redactedKeys()).containsExactly("--valkey password");
+    assertThat(new JobArguments(List.of("--valkey=redis://v1:6379")).redacted().redactedKeys())
+        .isEmpty();
+  }
+
+  @Test
   void whatIsASecretKey() {
     assertThat(JobArguments.isSecretKey("sasl.jaas.config")).isTrue();
     assertThat(JobArguments.isSecretKey("ssl.key.password")).isTrue();

@@ -191,7 +191,9 @@ public final class ProjectionOptions {
       names = "--valkey",
       required = true,
       description =
-          "Valkey node, redis://host:port; several nodes (comma-separated) mean a cluster.")
+          "Valkey node, redis://[user[:password]@]host:port (rediss:// for TLS); several nodes"
+              + " (comma-separated) mean a cluster. Prefer --valkey-password-file for the password:"
+              + " one in the URL is redacted from the published configuration.")
   String valkey;
 
   @Option(

@@ -1,0 +1,54 @@
+package dev.tally.common.views;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ValkeyEndpointTest {
+
+  @Test
+  void userAndPasswordInTheUrlAreTakenNotIgnored() {
+    ValkeyEndpoint endpoint =
+        ValkeyEndpoint.parse("redis://tally-job:p%40ss@v1:6379", false, "env");
+    assertThat(endpoint.nodes()).containsExactly("v1:6379");
+    assertThat(endpoint.user()).isEqualTo("tally-job");
+    assertThat(endpoint.password())
+        .as("the URL's, decoded, over the environment's")
+        .isEqualTo("p@ss");
+    assertThat(endpoint.tls()).isFalse();
+    assertThat(endpoint.toString()).doesNotContain("p@ss").contains("tally-job@v1:6379");
+
+    ValkeyEndpoint defaultUser = ValkeyEndpoint.parse("valkey://:secret@v1:6379", false, null);
+    assertThat(defaultUser.user()).isNull();
+    assertThat(defaultUser.password()).isEqualTo("secret");
+
+    ValkeyEndpoint fromEnvironment = ValkeyEndpoint.parse("redis://reader@v1:6379", false, "pw");
+    assertThat(fromEnvironment.user()).isEqualTo("reader");
+    assertThat(fromEnvironment.password()).isEqualTo("pw");
+  }
+
+  @Test
+  void tlsSchemesAndClusters() {
+    ValkeyEndpoint tls = ValkeyEndpoint.parse("rediss://v1:6380,v2:6380", false, null);
+    assertThat(tls.tls()).isTrue();
+    assertThat(tls.cluster()).isTrue();
+    assertThat(tls.nodes()).containsExactly("v1:6380", "v2:6380");
+    assertThat(ValkeyEndpoint.parse("valkeys://v1:6380", false, null).tls()).isTrue();
+    assertThat(ValkeyEndpoint.parse("v1:6380", false, null).tls()).isFalse();
+    assertThatThrownBy(() -> ValkeyEndpoint.parse("redis://v1", false, null))
+        .hasMessageContaining("is not host:port");
+  }
+
+  @Test
+  void aPublishedUrlHoldsNoPassword() {
+    assertThat(ValkeyEndpoint.withoutPassword("redis://u:pw@v1:6379", "<redacted>"))
+        .isEqualTo("redis://u:<redacted>@v1:6379");
+    assertThat(ValkeyEndpoint.withoutPassword("redis://:pw@v1:6379,v2:6379", "x"))
+        .isEqualTo("redis://:x@v1:6379,v2:6379");
+    for (String unchanged : List.of("redis://u@v1:6379", "redis://v1:6379", "v1:6379")) {
+      assertThat(ValkeyEndpoint.withoutPassword(unchanged, "x")).isEqualTo(unchanged);
+    }
+  }
+}
