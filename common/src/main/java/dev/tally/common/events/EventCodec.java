@@ -17,9 +17,11 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.AvroRuntimeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.message.BadHeaderException;
 import org.apache.avro.message.BinaryMessageDecoder;
 import org.apache.avro.message.BinaryMessageEncoder;
@@ -39,6 +41,15 @@ public final class EventCodec {
 
   static final String HISTORY = "/dev/tally/events/history/event-v%d.avsc";
 
+  /** The largest record value a reader decodes: anything longer is {@code invalid} unread. */
+  public static final int MAX_RECORD_BYTES = 64 * 1024;
+
+  /** The longest {@code event_id}, in characters. */
+  public static final int MAX_EVENT_ID = 128;
+
+  /** The longest {@code user_id}, {@code hunt_id} and {@code producer_id}, in characters. */
+  public static final int MAX_NAME = 256;
+
   /** The earliest {@code occurred_at} an event may carry. */
   public static final Instant EARLIEST = Instant.EPOCH;
 
@@ -53,6 +64,8 @@ public final class EventCodec {
   private final BinaryMessageEncoder<Event> encoder;
   private final BinaryMessageDecoder<Event> decoder;
   private final Map<Integer, Long> fingerprints;
+  private final Map<Long, Schema> writerSchemas = new java.util.HashMap<>();
+  private final ThreadLocal<BinaryDecoder> skipDecoder = new ThreadLocal<>();
 
   public EventCodec() {
     SpecificData model = SpecificData.getForSchema(Event.getClassSchema());
@@ -61,7 +74,9 @@ public final class EventCodec {
     Map<Integer, Long> known = new LinkedHashMap<>();
     for (Map.Entry<Integer, Schema> version : shippedVersions().entrySet()) {
       decoder.addSchema(version.getValue());
-      known.put(version.getKey(), SchemaNormalization.parsingFingerprint64(version.getValue()));
+      long fingerprint = SchemaNormalization.parsingFingerprint64(version.getValue());
+      known.put(version.getKey(), fingerprint);
+      writerSchemas.put(fingerprint, version.getValue());
     }
     this.fingerprints = Collections.unmodifiableMap(known);
   }
@@ -130,6 +145,13 @@ public final class EventCodec {
               + " bytes is shorter than the 10-byte header",
           null);
     }
+    if (bytes.length > MAX_RECORD_BYTES) {
+      throw new EventDecodingException(
+          EventDecodingException.Reason.INVALID,
+          "record of " + bytes.length + " bytes is over the " + MAX_RECORD_BYTES + "-byte limit",
+          null);
+    }
+    checkLengths(bytes);
     Event event;
     try {
       event = decoder.decode(bytes);
@@ -142,11 +164,9 @@ public final class EventCodec {
               "fingerprint %016x is not one of the shipped versions %s",
               fingerprintOf(bytes), describeKnown()),
           e);
-    } catch (IOException
-        | AvroRuntimeException
-        | IndexOutOfBoundsException
-        | NegativeArraySizeException e) {
-      // Avro reports a short or garbled body through any of these.
+    } catch (IOException | RuntimeException e) {
+      // Avro reports a short or garbled body through any of these (AvroRuntimeException,
+      // IndexOutOfBounds, NegativeArraySize, UnsupportedOperation for an impossible length, …).
       throw new EventDecodingException(
           EventDecodingException.Reason.CORRUPT, "body does not decode: " + e, e);
     }
@@ -155,6 +175,31 @@ public final class EventCodec {
       throw new EventDecodingException(EventDecodingException.Reason.INVALID, problem, null);
     }
     return event;
+  }
+
+  /**
+   * Walks the body with the writer's schema, skipping every value: a garbled length prefix (a
+   * string "of 1.5 GB" in a 200-byte record) fails here, against the bytes there are, instead of
+   * making the decoder allocate it first.
+   */
+  private void checkLengths(byte[] bytes) throws EventDecodingException {
+    if (bytes[0] != (byte) 0xC3 || bytes[1] != 0x01) {
+      return; // the decoder names it a bad header
+    }
+    Schema writer = writerSchemas.get(fingerprintOf(bytes));
+    if (writer == null) {
+      return; // … or an unknown schema
+    }
+    BinaryDecoder body =
+        DecoderFactory.get()
+            .binaryDecoder(bytes, HEADER_LENGTH, bytes.length - HEADER_LENGTH, skipDecoder.get());
+    skipDecoder.set(body);
+    try {
+      GenericDatumReader.skip(writer, body);
+    } catch (IOException | RuntimeException e) {
+      throw new EventDecodingException(
+          EventDecodingException.Reason.CORRUPT, "body does not decode: " + e, e);
+    }
   }
 
   /** The writer fingerprint in a single-object header (little-endian, as the spec says). */
@@ -175,6 +220,35 @@ public final class EventCodec {
     }
     if (event.getUserId() == null || event.getUserId().isBlank()) {
       return "user_id is empty";
+    }
+    for (String tooLong :
+        new String[] {
+          tooLong("event_id", event.getEventId(), MAX_EVENT_ID),
+          tooLong("user_id", event.getUserId(), MAX_NAME),
+          tooLong("hunt_id", event.getHuntId(), MAX_NAME),
+          tooLong("producer_id", event.getProducerId(), MAX_NAME)
+        }) {
+      if (tooLong != null) {
+        return tooLong;
+      }
+    }
+    // Identifiers become keys in every store: PostgreSQL text holds no NUL, and no store's keys
+    // should hold line breaks or other control characters.
+    for (String control :
+        new String[] {
+          control("event_id", event.getEventId()),
+          control("user_id", event.getUserId()),
+          control("hunt_id", event.getHuntId()),
+          control("producer_id", event.getProducerId())
+        }) {
+      if (control != null) {
+        return control;
+      }
+    }
+    if (event.getHuntId() != null && event.getHuntId().indexOf('|') >= 0) {
+      return "hunt_id '"
+          + event.getHuntId()
+          + "' contains '|', which separates hunt and user in leaderboard keys";
     }
     Instant occurredAt = event.getOccurredAt();
     if (occurredAt == null) {
@@ -201,6 +275,31 @@ public final class EventCodec {
           + expected.getSimpleName()
           + " payload, got "
           + (event.getPayload() == null ? "none" : event.getPayload().getClass().getSimpleName());
+    }
+    return null;
+  }
+
+  private static String control(String field, CharSequence value) {
+    if (value == null) {
+      return null;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        return String.format(
+            "%s contains the control character U+%04X at %d", field, (int) value.charAt(i), i);
+      }
+    }
+    return null;
+  }
+
+  private static String tooLong(String field, CharSequence value, int limit) {
+    if (value != null && value.length() > limit) {
+      return field
+          + " of "
+          + value.length()
+          + " characters is over the "
+          + limit
+          + "-character limit";
     }
     return null;
   }

@@ -183,6 +183,52 @@ class EventCodecTest {
     }
   }
 
+  @Test
+  void sizesOverTheDocumentedLimitsAreInvalid() throws Exception {
+    String longUser = "u".repeat(EventCodec.MAX_NAME + 1);
+    Event event =
+        new Event("e-1", EventType.CHECKIN, longUser, null, T0, "p", new CheckIn("place-1", null));
+    assertThatThrownBy(() -> codec.encode(event))
+        .hasMessageContaining("user_id of 257 characters is over the 256-character limit");
+    Event atTheLimit =
+        new Event(
+            "e".repeat(EventCodec.MAX_EVENT_ID),
+            EventType.CHECKIN,
+            "u".repeat(EventCodec.MAX_NAME),
+            "h".repeat(EventCodec.MAX_NAME),
+            T0,
+            "p".repeat(EventCodec.MAX_NAME),
+            new CheckIn("place-1", null));
+    assertThat(codec.decode(codec.encode(atTheLimit))).isEqualTo(atTheLimit);
+
+    byte[] huge = new byte[EventCodec.MAX_RECORD_BYTES + 1];
+    byte[] valid = codec.encode(oneOfEachType().get(0));
+    System.arraycopy(valid, 0, huge, 0, valid.length);
+    assertThatThrownBy(() -> codec.decode(huge))
+        .isInstanceOfSatisfying(
+            EventDecodingException.class,
+            e -> assertThat(e.reason()).isEqualTo(EventDecodingException.Reason.INVALID))
+        .hasMessageContaining("record of 65537 bytes is over the 65536-byte limit");
+  }
+
+  @Test
+  void identifiersThatCannotBeKeysAreInvalid() {
+    Event nul =
+        new Event("e-1", EventType.CHECKIN, "us\u0000er", null, T0, "p", new CheckIn("p", null));
+    assertThatThrownBy(() -> codec.encode(nul))
+        .hasMessageContaining("user_id contains the control character U+0000 at 2");
+    Event newline =
+        new Event("e\n1", EventType.CHECKIN, "user", null, T0, "p", new CheckIn("p", null));
+    assertThatThrownBy(() -> codec.encode(newline))
+        .hasMessageContaining("event_id contains the control character U+000A at 1");
+    Event pipe =
+        new Event("e-1", EventType.CHECKIN, "user", "a|b", T0, "p", new CheckIn("p", null));
+    assertThatThrownBy(() -> codec.encode(pipe)).hasMessageContaining("hunt_id 'a|b' contains '|'");
+    Event unicode =
+        new Event("e-1", EventType.CHECKIN, "ユーザー|1", "ハント", T0, "p", new CheckIn("p", null));
+    assertThat(codec.encode(unicode)).as("anything else printable is fine").isNotEmpty();
+  }
+
   private static Event checkInAt(Instant occurredAt) {
     return new Event(
         "e-t", EventType.CHECKIN, USER_1, null, occurredAt, "p", new CheckIn("place-1", null));
