@@ -86,6 +86,12 @@ say "Leaderboard of hunt-0, top 10 (Valkey)"
 say "Score of user-0"
 "$TALLY" view user-score user-0
 
+say "The views over HTTP (tally serve, docs/serving.md)"
+bash "$ROOT/deploy/local/stack.sh" serve
+SERVE="http://127.0.0.1:${TALLY_SERVE_PORT:-8090}"
+curl -sS "$SERVE/v1/views/user_score/entries/user-0"
+echo
+
 rank_key="$("$TALLY" view leaderboard hunt-0 --top 1 | head -n 1 | sed -E 's/.*sorted set ([^)]*)\)/\1/')"
 say "Look for yourself"
 cat <<EOF2
@@ -93,7 +99,11 @@ cat <<EOF2
   valkey-cli -p $VALKEY_PORT --scan --pattern 'tally:*:g1:user_score:user-0'
   psql -h 127.0.0.1 -p $PG_PORT -U tally tally -c "SELECT entry_key, value FROM served_view_value WHERE view = 'user_score' ORDER BY (value->>'points')::numeric DESC LIMIT 5"
   bin/tally view activity CHECKIN 2026-01-01T00:03:00Z --valkey $TALLY_VALKEY --jdbc-url $TALLY_JDBC_URL
-  Flink dashboard: $REST   (the job keeps running; make down stops the stack)
+  curl -s $SERVE/v1/leaderboards/hunt-0?top=5
+  curl -s $SERVE/v1/leaderboards/hunt-0/members/user-7?around=2
+  curl -s "$SERVE/v1/activity/CHECKIN?from=2026-01-01T00:00:00Z&to=2026-01-01T00:05:00Z"
+  curl -s $SERVE/v1/openapi.json      (the whole API)
+  Flink dashboard: $REST   (the job and tally serve keep running; make down stops the stack)
 
   Replay (docs/runbook.md): export TALLY_BOOTSTRAP_SERVERS=$TALLY_BOOTSTRAP_SERVERS, then
   bin/tally replay status

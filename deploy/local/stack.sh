@@ -4,10 +4,12 @@
 #   deploy/local/stack.sh up       start Kafka (KRaft), valkey-server, PostgreSQL, Flink JM + TM
 #   deploy/local/stack.sh down     stop exactly what `up` started (by recorded pid)
 #   deploy/local/stack.sh status   what runs, its pid, its address
+#   deploy/local/stack.sh serve    also start `tally serve` (the views over HTTP) on the stack
 #
 # Ports (override with the environment variables):
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
+#   TALLY_SERVE_PORT=8090
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
 #   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml).
@@ -22,6 +24,7 @@ VALKEY_PORT="${TALLY_VALKEY_PORT:-6380}"
 PG_PORT="${TALLY_PG_PORT:-5433}"
 FLINK_REST_PORT="${TALLY_FLINK_REST_PORT:-8081}"
 FLINK_RPC_PORT="${TALLY_FLINK_RPC_PORT:-6123}"
+SERVE_PORT="${TALLY_SERVE_PORT:-8090}"
 FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
 FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
 FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1536m}"
@@ -31,8 +34,8 @@ PG_DATABASE=tally
 
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
-# Start order; `down` goes the other way.
-SERVICES=(kafka valkey postgres flink-jobmanager flink-taskmanager)
+# Start order; `down` goes the other way. tally-serve starts only with `serve`.
+SERVICES=(kafka valkey postgres flink-jobmanager flink-taskmanager tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
 JAVA_OPENS=(
@@ -351,6 +354,7 @@ address_of() {
     postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
     flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
     flink-taskmanager) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
+    tally-serve) echo "http://127.0.0.1:$SERVE_PORT/v1/ (only after: stack.sh serve)" ;;
   esac
 }
 
@@ -362,6 +366,18 @@ cmd_up() {
   start_postgres
   start_flink
   log "up; state and logs under $STATE"
+}
+
+cmd_serve() {
+  mkdir -p "$PIDS" "$LOGS"
+  running tally-serve && { log "tally-serve already running (pid $(pid_of tally-serve))"; return; }
+  [ -f "$ROOT/cli/target/tally.jar" ] || die "cli/target/tally.jar not found; run: make build"
+  require_port_free tally-serve "$SERVE_PORT" TALLY_SERVE_PORT
+  launch tally-serve java -jar "$ROOT/cli/target/tally.jar" serve --port "$SERVE_PORT" \
+    --valkey "redis://127.0.0.1:$VALKEY_PORT" \
+    --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user "$PG_USER"
+  wait_for "tally serve" 30 tally-serve port_open "$SERVE_PORT"
+  log "tally-serve pid $(pid_of tally-serve)  http://127.0.0.1:$SERVE_PORT/v1/"
 }
 
 cmd_down() {
@@ -387,9 +403,10 @@ case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
+  serve) cmd_serve ;;
   -h | --help | help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    echo "usage: $0 up|down|status|--help (got: '${1:-}')" >&2
+    echo "usage: $0 up|down|status|serve|--help (got: '${1:-}')" >&2
     exit 2 ;;
 esac

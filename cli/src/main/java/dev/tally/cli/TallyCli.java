@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       LagCommand.class,
       ViewCommand.class,
       CacheCommand.class,
+      ServeCommand.class,
       ReplayCommand.class,
       CommandLine.HelpCommand.class
     })

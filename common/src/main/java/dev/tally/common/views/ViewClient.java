@@ -3,7 +3,6 @@ package dev.tally.common.views;
 import io.valkey.UnifiedJedis;
 import io.valkey.exceptions.JedisException;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -50,6 +49,17 @@ public final class ViewClient implements AutoCloseable {
   /** A ranking's top and where it came from. */
   public record Ranking(Source source, int generation, List<Standing> standings) {}
 
+  /** A ranked member with its rank (1 = first). */
+  public record Placed(long rank, String member, long score) {}
+
+  /**
+   * A member's place in a ranking and the members around it.
+   *
+   * @param member null when the member is not ranked
+   * @param around up to {@code n} members above and below, the member included, best first
+   */
+  public record Neighbourhood(Source source, int generation, Placed member, List<Placed> around) {}
+
   /** {marker there (1) or not (0), HGETALL…}, atomically. */
   static final String READ_ENTRY =
       "local hash = redis.call('HGETALL', KEYS[2])"
@@ -60,10 +70,33 @@ public final class ViewClient implements AutoCloseable {
       "local top = redis.call('ZREVRANGE', KEYS[2], 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')"
           + " table.insert(top, 1, redis.call('EXISTS', KEYS[1])) return top";
 
+  /**
+   * {marker (1/0)} when the member is not ranked, else {marker, its 0-based rank, the first rank
+   * listed, member, score, …} — the member and {@code n} on each side, atomically.
+   */
+  static final String READ_RANK =
+      "local out = {redis.call('EXISTS', KEYS[1])}"
+          + " local r = redis.call('ZREVRANK', KEYS[2], ARGV[1])"
+          + " if not r then return out end"
+          + " local from = math.max(0, r - tonumber(ARGV[2]))"
+          + " out[2] = r out[3] = from"
+          + " local around = redis.call('ZREVRANGE', KEYS[2], from, r + tonumber(ARGV[2]),"
+          + " 'WITHSCORES')"
+          + " for i = 1, #around do out[3 + i] = around[i] end"
+          + " return out";
+
+  /**
+   * Ranking order in PostgreSQL as Valkey's sorted sets order it: score descending, ties by member
+   * in descending byte order.
+   */
+  private static final String RANK_ORDER =
+      "ORDER BY (value ->> rank_field)::numeric DESC, rank_member COLLATE \"C\" DESC";
+
   private final UnifiedJedis valkey;
   private final String jdbcUrl;
   private final String user;
   private final String password;
+  private volatile com.zaxxer.hikari.HikariDataSource pool;
 
   /**
    * @param jdbcUrl null to read Valkey only
@@ -167,8 +200,9 @@ public final class ViewClient implements AutoCloseable {
         PreparedStatement query =
             connection.prepareStatement(
                 "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
-                    + " WHERE generation = ? AND view = ? AND rank_set = ?"
-                    + " ORDER BY score DESC, rank_member LIMIT ?")) {
+                    + " WHERE generation = ? AND view = ? AND rank_set = ? "
+                    + RANK_ORDER
+                    + " LIMIT ?")) {
       query.setInt(1, generation);
       query.setString(2, view);
       query.setString(3, set);
@@ -180,6 +214,81 @@ public final class ViewClient implements AutoCloseable {
         }
       }
       return new Ranking(Source.POSTGRES, generation, standings);
+    } catch (SQLException e) {
+      throw unreachable(view + " ranking " + set, valkeyFailure, e);
+    }
+  }
+
+  /** Where {@code member} ranks in a ranking of {@code generation}, with {@code n} on each side. */
+  public Neighbourhood rank(int generation, String view, String set, String member, int n) {
+    int tag = ViewKeys.tag(view + ":" + set);
+    JedisException valkeyFailure = null;
+    try {
+      List<?> reply =
+          (List<?>)
+              valkey.eval(
+                  READ_RANK,
+                  List.of(
+                      ViewKeys.complete(generation, tag),
+                      ViewKeys.rank(generation, view, set, tag)),
+                  List.of(member, Integer.toString(n)));
+      if (complete(reply) || jdbcUrl == null) {
+        if (reply.size() < 3) {
+          return new Neighbourhood(Source.VALKEY, generation, null, List.of());
+        }
+        long first = (Long) reply.get(2);
+        List<Placed> around = new ArrayList<>();
+        Placed self = null;
+        for (int i = 3; i + 1 < reply.size(); i += 2) {
+          Placed placed =
+              new Placed(
+                  first + 1 + (i - 3) / 2,
+                  (String) reply.get(i),
+                  (long) Double.parseDouble((String) reply.get(i + 1)));
+          around.add(placed);
+          if (placed.member().equals(member)) {
+            self = placed;
+          }
+        }
+        return new Neighbourhood(Source.VALKEY, generation, self, around);
+      }
+    } catch (JedisException e) {
+      if (jdbcUrl == null) {
+        throw unreachable(view + " ranking " + set, e, null);
+      }
+      valkeyFailure = e;
+    }
+    try (Connection connection = connect();
+        PreparedStatement query =
+            connection.prepareStatement(
+                "WITH ranked AS (SELECT rank_member, (value ->> rank_field)::numeric AS score,"
+                    + " row_number() OVER ("
+                    + RANK_ORDER
+                    + ") AS place FROM view_value"
+                    + " WHERE generation = ? AND view = ? AND rank_set = ?)"
+                    + " SELECT r.place, r.rank_member, r.score FROM ranked r,"
+                    + " (SELECT place FROM ranked WHERE rank_member = ?) m"
+                    + " WHERE r.place BETWEEN m.place - ? AND m.place + ? ORDER BY r.place")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      query.setString(3, set);
+      query.setString(4, member);
+      query.setInt(5, n);
+      query.setInt(6, n);
+      List<Placed> around = new ArrayList<>();
+      Placed self = null;
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          Placed placed =
+              new Placed(
+                  rows.getLong(1), rows.getString(2), rows.getBigDecimal(3).longValueExact());
+          around.add(placed);
+          if (placed.member().equals(member)) {
+            self = placed;
+          }
+        }
+      }
+      return new Neighbourhood(Source.POSTGRES, generation, self, around);
     } catch (SQLException e) {
       throw unreachable(view + " ranking " + set, valkeyFailure, e);
     }
@@ -248,12 +357,34 @@ public final class ViewClient implements AutoCloseable {
     return failure;
   }
 
+  /** A pooled connection (HikariCP; the pool opens on first use, so PostgreSQL may be down). */
   private Connection connect() throws SQLException {
-    return DriverManager.getConnection(jdbcUrl, user, password);
+    com.zaxxer.hikari.HikariDataSource current = pool;
+    if (current == null) {
+      synchronized (this) {
+        if (pool == null) {
+          com.zaxxer.hikari.HikariConfig config = new com.zaxxer.hikari.HikariConfig();
+          config.setJdbcUrl(jdbcUrl);
+          config.setUsername(user);
+          config.setPassword(password);
+          config.setMaximumPoolSize(8);
+          config.setMinimumIdle(0);
+          config.setConnectionTimeout(2_000);
+          config.setInitializationFailTimeout(-1);
+          config.setPoolName("tally-view-client");
+          pool = new com.zaxxer.hikari.HikariDataSource(config);
+        }
+        current = pool;
+      }
+    }
+    return current.getConnection();
   }
 
   @Override
   public void close() {
     valkey.close();
+    if (pool != null) {
+      pool.close();
+    }
   }
 }

@@ -1,0 +1,404 @@
+package dev.tally.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tally.common.views.ViewClient;
+import io.undertow.Handlers;
+import io.undertow.Undertow;
+import io.undertow.server.HttpHandler;
+import io.undertow.server.HttpServerExchange;
+import io.undertow.server.RoutingHandler;
+import io.undertow.server.handlers.BlockingHandler;
+import io.undertow.util.Headers;
+import io.undertow.util.HttpString;
+import io.undertow.util.StatusCodes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.CRC32;
+
+/**
+ * The views over HTTP/JSON (docs/serving.md; the contract is {@code openapi.json}, served at {@code
+ * /v1/openapi.json}). Every request reads the served generation once and answers from it alone, so
+ * a batch or a page never mixes generations across a cutover. Reads go through {@link ViewClient}:
+ * Valkey while it holds an entry's whole tag, PostgreSQL otherwise, never a partial entry; when no
+ * store can answer, 503 with the reason.
+ *
+ * <p>Entries carry a strong ETag from their served version ({@code "g<generation>-v<version>"});
+ * other responses a weak one over their body; {@code If-None-Match} that matches gets 304.
+ */
+public final class ViewServer implements AutoCloseable {
+
+  /** Every route, as the OpenAPI description lists it. */
+  public static final List<String> ROUTES =
+      List.of(
+          "/v1/health",
+          "/v1/openapi.json",
+          "/v1/views/{view}/entries/{key}",
+          "/v1/views/{view}/batch",
+          "/v1/leaderboards/{hunt}",
+          "/v1/leaderboards/{hunt}/members/{user}",
+          "/v1/activity/{type}");
+
+  /** The views this server knows, and how an entry key names its ranking (null: unranked). */
+  static final Map<String, java.util.function.Function<String, String>> VIEWS =
+      Map.of(
+          "user_score", key -> null,
+          "activity", key -> null,
+          "leaderboard", key -> key.indexOf('|') > 0 ? key.substring(0, key.indexOf('|')) : null);
+
+  static final int MAX_BATCH = 500;
+  static final int MAX_TOP = 1000;
+  static final int MAX_AROUND = 50;
+  static final int MAX_MINUTES = 24 * 60;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpString ETAG = Headers.ETAG;
+
+  private final ViewClient client;
+  private final Undertow undertow;
+
+  private ViewServer(ViewClient client, String host, int port) {
+    this.client = client;
+    RoutingHandler routes =
+        Handlers.routing()
+            .get("/v1/health", blocking(this::health))
+            .get("/v1/openapi.json", this::openApi)
+            .get("/v1/views/{view}/entries/{key}", blocking(this::entry))
+            .post("/v1/views/{view}/batch", blocking(this::batch))
+            .get("/v1/leaderboards/{hunt}", blocking(this::top))
+            .get("/v1/leaderboards/{hunt}/members/{user}", blocking(this::member))
+            .get("/v1/activity/{type}", blocking(this::activity))
+            .setFallbackHandler(
+                exchange ->
+                    error(
+                        exchange,
+                        StatusCodes.NOT_FOUND,
+                        "no route "
+                            + exchange.getRequestMethod()
+                            + " "
+                            + exchange.getRequestPath()
+                            + "; see /v1/openapi.json"))
+            .setInvalidMethodHandler(
+                exchange ->
+                    error(
+                        exchange,
+                        StatusCodes.METHOD_NOT_ALLOWED,
+                        exchange.getRequestMethod()
+                            + " is not allowed on "
+                            + exchange.getRequestPath()));
+    this.undertow = Undertow.builder().addHttpListener(port, host).setHandler(routes).build();
+  }
+
+  /** Starts serving on {@code host:port} (port 0: any free one, see {@link #port()}). */
+  public static ViewServer start(ViewClient client, String host, int port) {
+    ViewServer server = new ViewServer(client, host, port);
+    server.undertow.start();
+    return server;
+  }
+
+  /** The port the server listens on. */
+  public int port() {
+    return ((InetSocketAddress) undertow.getListenerInfo().get(0).getAddress()).getPort();
+  }
+
+  @Override
+  public void close() {
+    undertow.stop();
+  }
+
+  /** A route's work, run on a worker thread (the stores block). */
+  interface Route {
+    void handle(HttpServerExchange exchange) throws Exception;
+  }
+
+  private HttpHandler blocking(Route route) {
+    return new BlockingHandler(
+        exchange -> {
+          try {
+            route.handle(exchange);
+          } catch (NotFound e) {
+            error(exchange, StatusCodes.NOT_FOUND, e.getMessage());
+          } catch (BadRequest e) {
+            error(exchange, StatusCodes.BAD_REQUEST, e.getMessage());
+          } catch (IllegalStateException e) {
+            // ViewClient: no store can answer (Valkey incomplete or down, PostgreSQL down).
+            error(exchange, StatusCodes.SERVICE_UNAVAILABLE, e.getMessage());
+          }
+        });
+  }
+
+  private void health(HttpServerExchange exchange) throws IOException {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("generation", client.generation());
+    ok(exchange, body, null);
+  }
+
+  private void openApi(HttpServerExchange exchange) throws IOException {
+    try (InputStream in = ViewServer.class.getResourceAsStream("openapi.json")) {
+      if (in == null) {
+        throw new UncheckedIOException(new IOException("openapi.json missing from the jar"));
+      }
+      exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+      exchange.getResponseSender().send(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+    }
+  }
+
+  private void entry(HttpServerExchange exchange) throws IOException {
+    String view = view(exchange);
+    String key = path(exchange, "key");
+    int generation = client.generation();
+    ViewClient.Entry entry = read(generation, view, key);
+    if (entry.source() == ViewClient.Source.NONE) {
+      error(exchange, StatusCodes.NOT_FOUND, view + " has no entry '" + key + "'");
+      return;
+    }
+    ok(exchange, entryJson(view, key, entry), "\"g" + generation + "-v" + entry.version() + "\"");
+  }
+
+  private void batch(HttpServerExchange exchange) throws IOException {
+    String view = view(exchange);
+    JsonNode request;
+    try {
+      request = JSON.readTree(exchange.getInputStream());
+    } catch (IOException e) {
+      throw new BadRequest("the body is not JSON: " + e.getMessage());
+    }
+    JsonNode keys = request == null ? null : request.get("keys");
+    if (keys == null || !keys.isArray() || keys.isEmpty()) {
+      throw new BadRequest(
+          "the body must be {\"keys\": [\"…\", …]} with 1 to " + MAX_BATCH + " keys");
+    }
+    if (keys.size() > MAX_BATCH) {
+      throw new BadRequest(keys.size() + " keys asked; at most " + MAX_BATCH + " per batch");
+    }
+    int generation = client.generation();
+    List<Object> entries = new ArrayList<>();
+    for (JsonNode key : keys) {
+      if (!key.isTextual()) {
+        throw new BadRequest("keys must be strings, got " + key);
+      }
+      ViewClient.Entry entry = read(generation, view, key.asText());
+      entries.add(
+          entry.source() == ViewClient.Source.NONE
+              ? Map.of("key", key.asText(), "found", false)
+              : entryJson(view, key.asText(), entry));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("view", view);
+    body.put("generation", generation);
+    body.put("entries", entries);
+    ok(exchange, body, null);
+  }
+
+  private void top(HttpServerExchange exchange) throws IOException {
+    String hunt = path(exchange, "hunt");
+    int n = intParameter(exchange, "top", 10, 1, MAX_TOP);
+    int generation = client.generation();
+    ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, n);
+    List<Object> standings = new ArrayList<>();
+    for (int i = 0; i < ranking.standings().size(); i++) {
+      ViewClient.Standing standing = ranking.standings().get(i);
+      standings.add(placed(i + 1, standing.member(), standing.score()));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("hunt", hunt);
+    body.put("generation", generation);
+    body.put("source", source(ranking.source()));
+    body.put("standings", standings);
+    ok(exchange, body, null);
+  }
+
+  private void member(HttpServerExchange exchange) throws IOException {
+    String hunt = path(exchange, "hunt");
+    String user = path(exchange, "user");
+    int around = intParameter(exchange, "around", 2, 0, MAX_AROUND);
+    int generation = client.generation();
+    ViewClient.Neighbourhood place = client.rank(generation, "leaderboard", hunt, user, around);
+    if (place.member() == null) {
+      error(exchange, StatusCodes.NOT_FOUND, user + " is not ranked in " + hunt);
+      return;
+    }
+    List<Object> neighbours = new ArrayList<>();
+    for (ViewClient.Placed placed : place.around()) {
+      neighbours.add(placed(placed.rank(), placed.member(), placed.score()));
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("hunt", hunt);
+    body.put("generation", generation);
+    body.put("source", source(place.source()));
+    body.put(
+        "member", placed(place.member().rank(), place.member().member(), place.member().score()));
+    body.put("around", neighbours);
+    ok(exchange, body, null);
+  }
+
+  private void activity(HttpServerExchange exchange) throws IOException {
+    String type = path(exchange, "type").toUpperCase(java.util.Locale.ROOT);
+    Instant from = instantParameter(exchange, "from");
+    Instant to = instantParameter(exchange, "to");
+    if (to.isBefore(from)) {
+      throw new BadRequest("to " + to + " is before from " + from);
+    }
+    long minutes = Duration.between(from, to).toMinutes() + 1;
+    if (minutes > MAX_MINUTES) {
+      throw new BadRequest(minutes + " minutes asked; at most " + MAX_MINUTES + " per request");
+    }
+    int generation = client.generation();
+    List<Object> counts = new ArrayList<>();
+    for (Instant minute = from; !minute.isAfter(to); minute = minute.plus(1, ChronoUnit.MINUTES)) {
+      ViewClient.Entry entry = client.entry(generation, "activity", type + "|" + minute);
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("minute", minute.toString());
+      row.put("count", entry.fields().getOrDefault("count", 0L));
+      counts.add(row);
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("type", type);
+    body.put("generation", generation);
+    body.put("minutes", counts);
+    ok(exchange, body, null);
+  }
+
+  private ViewClient.Entry read(int generation, String view, String key) {
+    String set = VIEWS.get(view).apply(key);
+    return set == null
+        ? client.entry(generation, view, key)
+        : client.rankedEntry(generation, view, set, key);
+  }
+
+  private static Map<String, Object> entryJson(String view, String key, ViewClient.Entry entry) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("view", view);
+    body.put("key", key);
+    body.put("generation", entry.generation());
+    body.put("version", entry.version());
+    body.put("source", source(entry.source()));
+    // Numbers as JSON integers: int64 fits Jackson's long; clients in JavaScript beware 2^53.
+    body.put("fields", entry.fields());
+    return body;
+  }
+
+  private static Map<String, Object> placed(long rank, String member, long points) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("rank", rank);
+    row.put("member", member);
+    row.put("points", points);
+    return row;
+  }
+
+  private static String source(ViewClient.Source source) {
+    return source.name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String view(HttpServerExchange exchange) {
+    String view = path(exchange, "view");
+    if (!VIEWS.containsKey(view)) {
+      throw new NotFound(
+          "unknown view '"
+              + view
+              + "'; known: "
+              + String.join(", ", new java.util.TreeSet<>(VIEWS.keySet())));
+    }
+    return view;
+  }
+
+  private static String path(HttpServerExchange exchange, String name) {
+    String value = exchange.getQueryParameters().get(name).getFirst();
+    if (value.isEmpty()) {
+      throw new BadRequest(name + " is empty");
+    }
+    return value;
+  }
+
+  private static int intParameter(
+      HttpServerExchange exchange, String name, int fallback, int min, int max) {
+    var values = exchange.getQueryParameters().get(name);
+    if (values == null || values.isEmpty()) {
+      return fallback;
+    }
+    try {
+      int value = Integer.parseInt(values.getFirst());
+      if (value < min || value > max) {
+        throw new BadRequest(name + " must be from " + min + " to " + max + ", got " + value);
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw new BadRequest(name + " must be a whole number, got '" + values.getFirst() + "'");
+    }
+  }
+
+  private static Instant instantParameter(HttpServerExchange exchange, String name) {
+    var values = exchange.getQueryParameters().get(name);
+    if (values == null || values.isEmpty()) {
+      throw new BadRequest(name + " is required: an ISO-8601 minute such as 2026-01-01T00:05:00Z");
+    }
+    try {
+      Instant instant = Instant.parse(values.getFirst());
+      if (!instant.truncatedTo(ChronoUnit.MINUTES).equals(instant)) {
+        throw new BadRequest(name + " must be a whole minute, got " + instant);
+      }
+      return instant;
+    } catch (DateTimeParseException e) {
+      throw new BadRequest(
+          name
+              + " '"
+              + values.getFirst()
+              + "' is not an ISO-8601 instant like 2026-01-01T00:05:00Z");
+    }
+  }
+
+  private static void ok(HttpServerExchange exchange, Object body, String etag) throws IOException {
+    byte[] bytes = JSON.writeValueAsBytes(body);
+    if (etag == null) {
+      CRC32 crc = new CRC32();
+      crc.update(bytes);
+      etag = "W/\"" + Long.toHexString(crc.getValue()) + "\"";
+    }
+    exchange.getResponseHeaders().put(ETAG, etag);
+    exchange.getResponseHeaders().put(Headers.CACHE_CONTROL, "no-cache");
+    String match = exchange.getRequestHeaders().getFirst(Headers.IF_NONE_MATCH);
+    if (etag.equals(match)) {
+      exchange.setStatusCode(StatusCodes.NOT_MODIFIED);
+      exchange.endExchange();
+      return;
+    }
+    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+    exchange.getResponseSender().send(java.nio.ByteBuffer.wrap(bytes));
+  }
+
+  private static void error(HttpServerExchange exchange, int status, String message)
+      throws IOException {
+    exchange.setStatusCode(status);
+    exchange.getResponseHeaders().put(Headers.CONTENT_TYPE, "application/json");
+    exchange
+        .getResponseSender()
+        .send(
+            java.nio.ByteBuffer.wrap(
+                JSON.writeValueAsBytes(Map.of("status", status, "error", message))));
+  }
+
+  /** A request the server cannot read: 400 with the reason. */
+  static class BadRequest extends RuntimeException {
+    BadRequest(String message) {
+      super(message);
+    }
+  }
+
+  /** Something the request names does not exist: 404 with the reason. */
+  static final class NotFound extends BadRequest {
+    NotFound(String message) {
+      super(message);
+    }
+  }
+}
