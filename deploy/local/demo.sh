@@ -39,15 +39,11 @@ say "Producing $EVENTS records (seed 2026): 5% duplicates, 5% out of order, 1% l
   --malformed 0.01 --progress-seconds 2
 
 say "Submitting the projection job to the Flink session cluster over REST ($REST)"
-upload="$(curl -sS -f -X POST -H "Expect:" -F "jarfile=@$JAR" "$REST/jars/upload")" || fail "jar upload failed"
-jar_id="$(basename "$(echo "$upload" | grep -o '"filename":"[^"]*"' | cut -d'"' -f4)")"
 args=(--bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" --valkey "$TALLY_VALKEY" --jdbc-url "$TALLY_JDBC_URL"
   --group-id "$GROUP" --start earliest --checkpoint-interval 5s --parallelism 2)
-args_json="$(printf '"%s",' "${args[@]}")"
-body="{\"entryClass\":\"dev.tally.jobs.projection.ProjectionJob\",\"programArgsList\":[${args_json%,}]}"
-run="$(curl -sS -X POST -H 'Content-Type: application/json' -d "$body" "$REST/jars/$jar_id/run")"
-job_id="$(echo "$run" | grep -o '"jobid":"[^"]*"' | cut -d'"' -f4 || true)"
-[ -n "$job_id" ] || fail "the job did not start: $run"
+# POST /jars/upload, then /jars/<id>/run: `tally flink submit` prints the job id.
+job_id="$("$TALLY" flink submit --rest "$REST" --jar "$JAR" --class dev.tally.jobs.projection.ProjectionJob \
+  -- "${args[@]}")" || fail "the job did not start"
 echo "job $job_id: $REST/#/job/running/$job_id/overview"
 
 say "Waiting until the job has caught up (offsets committed on each 5 s checkpoint)"
@@ -56,16 +52,7 @@ started=$SECONDS
 echo "caught up in $((SECONDS - started)) s after submission"
 
 # Sums a job metric over every operator and subtask that reports it, via Flink's REST API.
-metric_sum() {
-  local pattern="$1" total=0 vertex ids values
-  for vertex in $(curl -sS "$REST/jobs/$job_id" | grep -o '"id":"[0-9a-f]\{32\}"' | cut -d'"' -f4 | sort -u); do
-    ids="$(curl -sS "$REST/jobs/$job_id/vertices/$vertex/subtasks/metrics" | grep -o '"id":"[^"]*"' | cut -d'"' -f4 | grep -E "$pattern" | paste -sd, -)" || true
-    [ -n "$ids" ] || continue
-    values="$(curl -sS "$REST/jobs/$job_id/vertices/$vertex/subtasks/metrics?get=$ids&agg=sum" | grep -o '"sum":[0-9.E+-]*' | cut -d: -f2)"
-    for value in $values; do total=$(awk -v a="$total" -v b="$value" 'BEGIN { printf "%.0f", a + b }'); done
-  done
-  echo "$total"
-}
+metric_sum() { "$TALLY" flink metric --rest "$REST" "$job_id" "$1"; }
 
 say "What the job did (Flink metrics, summed over lanes and subtasks)"
 # The REST API answers from a cache and refreshes it in the background: ask once, then read.

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       ViewCommand.class,
       CacheCommand.class,
       ServeCommand.class,
+      FlinkCommand.class,
       ReplayCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -252,7 +252,10 @@ class TallyCliIT {
             new String[] {"topics", "describe", "--help"},
             new String[] {"produce", "--help"},
             new String[] {"cache", "status", "--help"},
-            new String[] {"cache", "warm", "--help"})) {
+            new String[] {"cache", "warm", "--help"},
+            new String[] {"serve", "--help"},
+            new String[] {"flink", "submit", "--help"},
+            new String[] {"flink", "wait", "--help"})) {
       Run help = tally(command);
       assertThat(help.exitCode()).isZero();
       assertThat(help.out()).startsWith("Usage: tally");

@@ -94,6 +94,38 @@ public final class FlinkRestClient {
     return reply.path("jobid").asText();
   }
 
+  /** Runs an uploaded jar at {@code parallelism} (0: the cluster's default); the job id. */
+  public String run(String jarId, String entryClass, List<String> args, int parallelism) {
+    ObjectNode request = JSON.createObjectNode();
+    request.put("entryClass", entryClass);
+    ArrayNode list = request.putArray("programArgsList");
+    args.forEach(list::add);
+    if (parallelism > 0) {
+      request.put("parallelism", parallelism);
+    }
+    return post("/jars/" + jarId + "/run", request).path("jobid").asText();
+  }
+
+  /** Deletes an uploaded jar. */
+  public void deleteJar(String jarId) {
+    send(HttpRequest.newBuilder(uri("/jars/" + encode(jarId))).DELETE());
+  }
+
+  /** The job's root exception as Flink reports it, or null. */
+  public String rootException(String jobId) {
+    JsonNode root = get("/jobs/" + jobId + "/exceptions").path("root-exception");
+    return root.isMissingNode() || root.isNull() ? null : root.asText();
+  }
+
+  /** The records read by each of the job's vertices ({@code read-records}), by vertex name. */
+  public Map<String, Long> recordsRead(String jobId) {
+    Map<String, Long> read = new LinkedHashMap<>();
+    for (JsonNode vertex : job(jobId).path("vertices")) {
+      read.put(vertex.path("name").asText(), vertex.path("metrics").path("read-records").asLong());
+    }
+    return read;
+  }
+
   /** The job's overview: {@code state}, {@code start-time}, {@code end-time}, vertices, … */
   public JsonNode job(String jobId) {
     return get("/jobs/" + jobId);
