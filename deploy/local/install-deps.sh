@@ -2,7 +2,9 @@
 # `make deps`: installs the system packages Tally's tests and local stack need, when missing:
 #   - valkey-server and valkey-cli (Valkey 8) from Debian bookworm-backports,
 #   - the PostgreSQL server (Debian's postgresql package),
-#   - curl (the local stack and the smoke check talk to Flink's REST API with it).
+#   - curl (the local stack and the smoke check talk to Flink's REST API with it),
+#   - Prometheus and promtool (Debian's prometheus package: the local stack scrapes the job with
+#     it; the tests check the alert rules with promtool).
 # Does nothing when all are present. Uses sudo when not run as root.
 set -euo pipefail
 
@@ -14,15 +16,16 @@ fi
 have_valkey() { command -v valkey-server >/dev/null 2>&1 && command -v valkey-cli >/dev/null 2>&1; }
 have_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
 have_curl() { command -v curl >/dev/null 2>&1; }
+have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
 valkey_version() { valkey-server --version | sed -E 's/.* v=([^ ]+).*/\1/'; }
 
-if have_valkey && have_postgres && have_curl; then
-  echo "deps: valkey-server $(valkey_version), PostgreSQL and curl present; nothing to install"
+if have_valkey && have_postgres && have_curl && have_prometheus; then
+  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl and Prometheus present; nothing to install"
   exit 0
 fi
 
 command -v apt-get >/dev/null 2>&1 \
-  || { echo "deps: apt-get not found; install valkey-server (>= 8), a PostgreSQL server and curl yourself" >&2; exit 1; }
+  || { echo "deps: apt-get not found; install valkey-server (>= 8), a PostgreSQL server, curl and Prometheus (with promtool) yourself" >&2; exit 1; }
 
 export DEBIAN_FRONTEND=noninteractive
 codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")"
@@ -54,5 +57,14 @@ if ! have_curl; then
   $SUDO apt-get install -y -qq curl
 fi
 
-have_valkey && have_postgres && have_curl
+if ! have_prometheus; then
+  echo "deps: installing prometheus (with promtool)"
+  $SUDO apt-get install -y -qq --no-install-recommends prometheus
+  # Where systemd runs, the package starts a system Prometheus on :9090; Tally starts its own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
+fi
+
+have_valkey && have_postgres && have_curl && have_prometheus
 echo "deps: ready (valkey-server $(valkey_version))"
