@@ -13,7 +13,8 @@
 #   TALLY_SERVE_PORT=8090  TALLY_PROMETHEUS_PORT=9090  TALLY_FLINK_METRICS_PORTS=9249-9251
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
 #   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
-#   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml).
+#   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
+#   leave Prometheus out (make bench does: its scrapes would cost the job CPU it measures).
 # Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
 set -euo pipefail
 
@@ -406,7 +407,7 @@ cmd_up() {
   start_valkey
   start_postgres
   start_flink
-  start_prometheus
+  if [ "${TALLY_PROMETHEUS:-1}" != 0 ]; then start_prometheus; fi
   log "up; state and logs under $STATE"
 }
 
