@@ -352,6 +352,9 @@ scrape_configs:
   - job_name: flink
     static_configs:
       - targets: [${targets%, }]
+  - job_name: tally-serve
+    static_configs:
+      - targets: ['127.0.0.1:$SERVE_PORT']
   - job_name: prometheus
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']

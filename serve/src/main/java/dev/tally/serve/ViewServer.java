@@ -44,6 +44,7 @@ public final class ViewServer implements AutoCloseable {
       List.of(
           "/v1/health",
           "/v1/openapi.json",
+          "/metrics",
           "/v1/views/{view}/entries/{key}",
           "/v1/views/{view}/batch",
           "/v1/leaderboards/{hunt}",
@@ -67,18 +68,29 @@ public final class ViewServer implements AutoCloseable {
 
   private final ViewClient client;
   private final Undertow undertow;
+  private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
+      new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+          io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+  private final java.util.concurrent.atomic.AtomicInteger lastGeneration =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   private ViewServer(ViewClient client, String host, int port) {
     this.client = client;
+    metrics.gauge("tally_serve_generation", lastGeneration);
     RoutingHandler routes =
         Handlers.routing()
-            .get("/v1/health", blocking(this::health))
+            .get("/v1/health", blocking("/v1/health", this::health))
             .get("/v1/openapi.json", this::openApi)
-            .get("/v1/views/{view}/entries/{key}", blocking(this::entry))
-            .post("/v1/views/{view}/batch", blocking(this::batch))
-            .get("/v1/leaderboards/{hunt}", blocking(this::top))
-            .get("/v1/leaderboards/{hunt}/members/{user}", blocking(this::member))
-            .get("/v1/activity/{type}", blocking(this::activity))
+            .get("/metrics", this::prometheus)
+            .get(
+                "/v1/views/{view}/entries/{key}",
+                blocking("/v1/views/{view}/entries/{key}", this::entry))
+            .post("/v1/views/{view}/batch", blocking("/v1/views/{view}/batch", this::batch))
+            .get("/v1/leaderboards/{hunt}", blocking("/v1/leaderboards/{hunt}", this::top))
+            .get(
+                "/v1/leaderboards/{hunt}/members/{user}",
+                blocking("/v1/leaderboards/{hunt}/members/{user}", this::member))
+            .get("/v1/activity/{type}", blocking("/v1/activity/{type}", this::activity))
             .setFallbackHandler(
                 exchange ->
                     error(
@@ -122,25 +134,73 @@ public final class ViewServer implements AutoCloseable {
     void handle(HttpServerExchange exchange) throws Exception;
   }
 
-  private HttpHandler blocking(Route route) {
+  /**
+   * Runs a route on a worker thread, timing it ({@code tally_serve_requests_seconds} by route and
+   * status).
+   */
+  private HttpHandler blocking(String template, Route route) {
     return new BlockingHandler(
         exchange -> {
+          long started = System.nanoTime();
           try {
-            route.handle(exchange);
-          } catch (NotFound e) {
-            error(exchange, StatusCodes.NOT_FOUND, e.getMessage());
-          } catch (BadRequest e) {
-            error(exchange, StatusCodes.BAD_REQUEST, e.getMessage());
-          } catch (IllegalStateException e) {
-            // ViewClient: no store can answer (Valkey incomplete or down, PostgreSQL down).
-            error(exchange, StatusCodes.SERVICE_UNAVAILABLE, e.getMessage());
+            handle(exchange, route);
+          } finally {
+            io.micrometer.core.instrument.Timer.builder("tally_serve_requests")
+                .tag("route", template)
+                .tag("status", Integer.toString(exchange.getStatusCode()))
+                .publishPercentileHistogram()
+                .register(metrics)
+                .record(System.nanoTime() - started, java.util.concurrent.TimeUnit.NANOSECONDS);
           }
         });
   }
 
+  private void handle(HttpServerExchange exchange, Route route) throws Exception {
+    try {
+      route.handle(exchange);
+    } catch (NotFound e) {
+      error(exchange, StatusCodes.NOT_FOUND, e.getMessage());
+    } catch (BadRequest e) {
+      error(exchange, StatusCodes.BAD_REQUEST, e.getMessage());
+    } catch (IllegalStateException e) {
+      // ViewClient: no store can answer (Valkey incomplete or down, PostgreSQL down).
+      metrics.counter("tally_serve_unavailable").increment();
+      error(exchange, StatusCodes.SERVICE_UNAVAILABLE, e.getMessage());
+    }
+  }
+
+  private void prometheus(HttpServerExchange exchange) {
+    exchange
+        .getResponseHeaders()
+        .put(Headers.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+    exchange.getResponseSender().send(metrics.scrape());
+  }
+
+  /** The served generation, read once per request; counts switches it sees. */
+  private int generation() {
+    int generation = client.generation();
+    int before = lastGeneration.getAndSet(generation);
+    if (before != 0 && before != generation) {
+      metrics.counter("tally_serve_generation_switches").increment();
+    }
+    return generation;
+  }
+
+  /** Counts where reads were answered from ({@code tally_serve_reads_total} by view and source). */
+  private void counted(String view, ViewClient.Source source) {
+    metrics
+        .counter(
+            "tally_serve_reads",
+            "view",
+            view,
+            "source",
+            source.name().toLowerCase(java.util.Locale.ROOT))
+        .increment();
+  }
+
   private void health(HttpServerExchange exchange) throws IOException {
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("generation", client.generation());
+    body.put("generation", generation());
     ok(exchange, body, null);
   }
 
@@ -157,7 +217,7 @@ public final class ViewServer implements AutoCloseable {
   private void entry(HttpServerExchange exchange) throws IOException {
     String view = view(exchange);
     String key = path(exchange, "key");
-    int generation = client.generation();
+    int generation = generation();
     ViewClient.Entry entry = read(generation, view, key);
     if (entry.source() == ViewClient.Source.NONE) {
       error(exchange, StatusCodes.NOT_FOUND, view + " has no entry '" + key + "'");
@@ -182,7 +242,7 @@ public final class ViewServer implements AutoCloseable {
     if (keys.size() > MAX_BATCH) {
       throw new BadRequest(keys.size() + " keys asked; at most " + MAX_BATCH + " per batch");
     }
-    int generation = client.generation();
+    int generation = generation();
     List<Object> entries = new ArrayList<>();
     for (JsonNode key : keys) {
       if (!key.isTextual()) {
@@ -204,8 +264,9 @@ public final class ViewServer implements AutoCloseable {
   private void top(HttpServerExchange exchange) throws IOException {
     String hunt = path(exchange, "hunt");
     int n = intParameter(exchange, "top", 10, 1, MAX_TOP);
-    int generation = client.generation();
+    int generation = generation();
     ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, n);
+    counted("leaderboard", ranking.source());
     List<Object> standings = new ArrayList<>();
     for (int i = 0; i < ranking.standings().size(); i++) {
       ViewClient.Standing standing = ranking.standings().get(i);
@@ -223,8 +284,9 @@ public final class ViewServer implements AutoCloseable {
     String hunt = path(exchange, "hunt");
     String user = path(exchange, "user");
     int around = intParameter(exchange, "around", 2, 0, MAX_AROUND);
-    int generation = client.generation();
+    int generation = generation();
     ViewClient.Neighbourhood place = client.rank(generation, "leaderboard", hunt, user, around);
+    counted("leaderboard", place.source());
     if (place.member() == null) {
       error(exchange, StatusCodes.NOT_FOUND, user + " is not ranked in " + hunt);
       return;
@@ -254,10 +316,11 @@ public final class ViewServer implements AutoCloseable {
     if (minutes > MAX_MINUTES) {
       throw new BadRequest(minutes + " minutes asked; at most " + MAX_MINUTES + " per request");
     }
-    int generation = client.generation();
+    int generation = generation();
     List<Object> counts = new ArrayList<>();
     for (Instant minute = from; !minute.isAfter(to); minute = minute.plus(1, ChronoUnit.MINUTES)) {
       ViewClient.Entry entry = client.entry(generation, "activity", type + "|" + minute);
+      counted("activity", entry.source());
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("minute", minute.toString());
       row.put("count", entry.fields().getOrDefault("count", 0L));
@@ -272,9 +335,12 @@ public final class ViewServer implements AutoCloseable {
 
   private ViewClient.Entry read(int generation, String view, String key) {
     String set = VIEWS.get(view).apply(key);
-    return set == null
-        ? client.entry(generation, view, key)
-        : client.rankedEntry(generation, view, set, key);
+    ViewClient.Entry entry =
+        set == null
+            ? client.entry(generation, view, key)
+            : client.rankedEntry(generation, view, set, key);
+    counted(view, entry.source());
+    return entry;
   }
 
   private static Map<String, Object> entryJson(String view, String key, ViewClient.Entry entry) {

@@ -337,6 +337,25 @@ class ViewServerIT {
     assertThat(get("/v1/health").body().get("generation").asInt()).isEqualTo(GENERATION);
   }
 
+  @Test
+  void metricsCountRequestsByRouteAndStatusAndReadsBySource() throws Exception {
+    get("/v1/views/user_score/entries/user-1");
+    get("/v1/views/user_score/entries/nobody");
+    HttpResponse<String> scrape =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(scrape.statusCode()).isEqualTo(200);
+    assertThat(scrape.body())
+        .contains(
+            "tally_serve_requests_seconds_count{route=\"/v1/views/{view}/entries/{key}\",status=\"200\"}",
+            "tally_serve_requests_seconds_count{route=\"/v1/views/{view}/entries/{key}\",status=\"404\"}",
+            "tally_serve_requests_seconds_bucket{",
+            "tally_serve_reads_total{source=\"valkey\",view=\"user_score\"}",
+            "tally_serve_generation " + GENERATION);
+  }
+
   private static List<String> members(JsonNode standings) {
     List<String> out = new ArrayList<>();
     for (JsonNode row : standings) {
