@@ -39,11 +39,22 @@ public final class TallyCli {
     CommandLine commandLine = new CommandLine(new TallyCli());
     commandLine.setExecutionExceptionHandler(
         (exception, cmd, parseResult) -> {
-          // Expected failures (bad input, refused topics, unreachable cluster) get one clear line;
-          // anything else keeps its stack trace for a bug report.
+          // Expected failures get one clear line: a bad or missing argument exits 2 (as picocli's
+          // own parse errors do), a refusal or an unreachable service 1; anything else keeps its
+          // stack trace for a bug report.
           PrintWriter err = cmd.getErr();
-          if (exception instanceof IllegalArgumentException
-              || exception instanceof IllegalStateException
+          if (exception instanceof IllegalArgumentException) {
+            err.println(
+                cmd.getCommandSpec().qualifiedName()
+                    + ": error: "
+                    + exception.getMessage()
+                    + " (see: "
+                    + cmd.getCommandSpec().qualifiedName()
+                    + " --help)");
+            err.flush();
+            return 2;
+          }
+          if (exception instanceof IllegalStateException
               || exception instanceof FlinkRestClient.FlinkRestException) {
             err.println(
                 cmd.getCommandSpec().qualifiedName() + ": error: " + exception.getMessage());

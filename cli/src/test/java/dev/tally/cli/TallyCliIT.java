@@ -164,7 +164,7 @@ class TallyCliIT {
     assertThat(start.err())
         .contains("--start must be an ISO-8601 instant like 2026-01-01T00:00:00Z, or 'now'");
     if (System.getenv(KafkaOptions.BOOTSTRAP_ENV) == null) {
-      assertThat(noCluster.exitCode()).isEqualTo(1);
+      assertThat(noCluster.exitCode()).as("a missing argument").isEqualTo(2);
       assertThat(noCluster.err()).contains("no Kafka cluster given: pass --bootstrap-servers");
     }
   }
