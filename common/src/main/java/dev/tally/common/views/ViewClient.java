@@ -175,7 +175,7 @@ public final class ViewClient implements AutoCloseable {
     try {
       List<?> reply =
           (List<?>)
-              valkey.eval(
+              valkey.evalReadonly(
                   READ_TOP,
                   List.of(
                       ViewKeys.complete(generation, tag),
@@ -226,7 +226,7 @@ public final class ViewClient implements AutoCloseable {
     try {
       List<?> reply =
           (List<?>)
-              valkey.eval(
+              valkey.evalReadonly(
                   READ_RANK,
                   List.of(
                       ViewKeys.complete(generation, tag),
@@ -299,7 +299,7 @@ public final class ViewClient implements AutoCloseable {
     try {
       List<?> reply =
           (List<?>)
-              valkey.eval(
+              valkey.evalReadonly(
                   READ_ENTRY, List.of(ViewKeys.complete(generation, tag), valkeyKey), List.of());
       if (complete(reply) || jdbcUrl == null) {
         Map<String, Long> fields = new TreeMap<>();
