@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       CacheCommand.class,
       ServeCommand.class,
       FlinkCommand.class,
+      VerifyCommand.class,
       ReplayCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tally.common.views.Partial;
 import dev.tally.common.views.PostgresViewStore;
+import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ValkeyViewStore;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.testing.KafkaBroker;
@@ -15,6 +17,7 @@ import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -234,6 +237,147 @@ class TallyCliIT {
         .contains(
             "tally cache warm: error: cannot read PostgreSQL at jdbc:postgresql://127.0.0.1:1")
         .doesNotContain("\tat ");
+  }
+
+  @Test
+  void verifyComparesTheServedViewsAndDeadLettersWithAFoldOfTheLog(
+      KafkaBroker kafka, ValkeyServer valkey) throws Exception {
+    String prefix = kafka.uniqueTopicName("cli-verify") + ".";
+    tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+    java.time.Instant t0 = java.time.Instant.parse("2026-05-01T10:00:00Z");
+    dev.tally.events.Event checkIn =
+        new dev.tally.events.Event(
+            "00000000-0000-7000-8000-000000000001",
+            dev.tally.events.EventType.CHECKIN,
+            "v-user",
+            null,
+            t0,
+            "test",
+            new dev.tally.events.CheckIn("place", null));
+    dev.tally.events.Event bonus =
+        new dev.tally.events.Event(
+            "00000000-0000-7000-8000-000000000002",
+            dev.tally.events.EventType.DAILY_BONUS,
+            "v-user",
+            null,
+            t0.plusSeconds(1),
+            "test",
+            new dev.tally.events.DailyBonus(java.time.LocalDate.parse("2026-05-01")));
+    org.apache.kafka.clients.producer.RecordMetadata bad;
+    try (dev.tally.common.kafka.EventProducer producer =
+        new dev.tally.common.kafka.EventProducer(
+            kafka.bootstrapServers(), prefix, new java.util.Properties())) {
+      producer.send(checkIn).join();
+      producer.send(bonus).join();
+      producer.send(checkIn).join(); // a duplicate
+      bad =
+          producer
+              .sendRaw(dev.tally.common.events.Lane.P0.topic(prefix), "v-user", new byte[] {1, 2})
+              .join();
+    }
+    int generation = 600 + (int) (System.nanoTime() % 100);
+    String lane0 =
+        "live/"
+            + dev.tally.common.events.Lane.of(dev.tally.events.EventType.CHECKIN)
+                .name()
+                .toLowerCase();
+    String lane2 =
+        "live/"
+            + dev.tally.common.events.Lane.of(dev.tally.events.EventType.DAILY_BONUS)
+                .name()
+                .toLowerCase();
+    try (ValkeyViewStore store =
+        new ValkeyViewStore(ValkeyEndpoint.parse(valkey.uri(), false, null), generation, 100)) {
+      store.apply(
+          List.of(
+              new ViewUpdate(
+                  "user_score",
+                  "v-user",
+                  lane0,
+                  1,
+                  Partial.builder()
+                      .sum("points", 10)
+                      .sum("events", 1)
+                      .max("last_activity_ms", t0.toEpochMilli())
+                      .build(),
+                  0),
+              new ViewUpdate(
+                  "user_score",
+                  "v-user",
+                  lane2,
+                  1,
+                  Partial.builder()
+                      .sum("points", 100)
+                      .sum("events", 1)
+                      .max("last_activity_ms", t0.toEpochMilli() + 1000)
+                      .build(),
+                  0),
+              new ViewUpdate(
+                  "activity",
+                  "CHECKIN|2026-05-01T10:00:00Z",
+                  lane0,
+                  1,
+                  Partial.builder().sum("count", 1).build(),
+                  0),
+              new ViewUpdate(
+                  "activity",
+                  "DAILY_BONUS|2026-05-01T10:00:00Z",
+                  lane2,
+                  1,
+                  Partial.builder().sum("count", 1).build(),
+                  0)));
+    }
+    String[] verify = {
+      "verify",
+      "-b",
+      kafka.bootstrapServers(),
+      "--topic-prefix",
+      prefix,
+      "--valkey",
+      valkey.uri(),
+      "--generation",
+      Integer.toString(generation)
+    };
+
+    Run withoutTheDeadLetter = tally(verify);
+    assertThat(withoutTheDeadLetter.exitCode()).isEqualTo(1);
+    assertThat(withoutTheDeadLetter.out())
+        .contains("log: 4 records, 2 counted, 1 duplicates, 1 dead letters expected")
+        .contains("1 missing");
+
+    java.util.Properties props = kafka.clientProperties();
+    try (var producer =
+        new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(
+            props,
+            new org.apache.kafka.common.serialization.ByteArraySerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      var letter =
+          new org.apache.kafka.clients.producer.ProducerRecord<byte[], byte[]>(
+              dev.tally.common.kafka.EventTopics.deadLetter(prefix), new byte[] {1, 2});
+      letter.headers().add("tally.reason", "bad-header".getBytes(StandardCharsets.UTF_8));
+      letter.headers().add("tally.source.topic", bad.topic().getBytes(StandardCharsets.UTF_8));
+      letter
+          .headers()
+          .add(
+              "tally.source.partition",
+              Integer.toString(bad.partition()).getBytes(StandardCharsets.UTF_8));
+      letter
+          .headers()
+          .add("tally.source.offset", Long.toString(bad.offset()).getBytes(StandardCharsets.UTF_8));
+      producer.send(letter).get();
+    }
+    Run clean = tally(verify);
+    assertThat(clean.exitCode()).as(clean.out() + clean.err()).isZero();
+    assertThat(clean.out()).contains("verify: views and dead letters equal the log");
+
+    try (var jedis = valkey.client()) {
+      jedis.hset(ViewKeys.entry(generation, "user_score", "v-user"), "events", "1");
+    }
+    Run lost = tally(verify);
+    assertThat(lost.exitCode()).isEqualTo(1);
+    assertThat(lost.out())
+        .contains("valkey user_score v-user: expected")
+        .contains("verify: DIFFERENCES");
   }
 
   private static String[] concat(String[] a, String[] b) {

@@ -2,7 +2,9 @@ package dev.tally.jobs.projection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.tally.common.events.Lane;
 import dev.tally.common.generator.RecordKind;
+import dev.tally.common.verify.LogFold;
 import dev.tally.testing.FlinkMiniCluster;
 import dev.tally.testing.KafkaBroker;
 import dev.tally.testing.KafkaExtension;
@@ -11,6 +13,7 @@ import dev.tally.testing.PostgresServer;
 import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -66,5 +69,23 @@ class ProjectionEndToEndIT {
         .isEqualTo(
             log.records().stream().filter(s -> s.record().kind() == RecordKind.LATE).count());
     assertThat(byReason.keySet()).containsOnly("late", "bad-header", "unknown-schema", "corrupt");
+
+    // The independent fold behind `tally verify`, reading the same log back from the broker with
+    // the job's settings, says the same: every view and every dead letter, with its reason.
+    LogFold.Result fold =
+        LogFold.fold(
+            kafka.bootstrapServers(),
+            Map.of(),
+            setup.prefix,
+            List.of(Lane.values()),
+            new LogFold.Rules(
+                setup.config.dedupHorizon(),
+                setup.config.maxOutOfOrderness(),
+                setup.config.allowedLateness(),
+                setup.config.maxEventLead(),
+                ExpectedViews.POINTS));
+    assertThat(fold.views()).isEqualTo(expected.byView());
+    assertThat(fold.deadLetters()).isEqualTo(deadLetters);
+    assertThat(fold.records()).isEqualTo(log.records().size());
   }
 }
