@@ -5,7 +5,7 @@ MVN ?= mvn
 STACK := deploy/local/stack.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder jmh clean clean-stack
+.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder faults faults-quick jmh clean clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -45,6 +45,12 @@ bench-quick: deps build ## the same benchmark with 300k events and 15 s per rate
 
 bench-ladder: deps build ## the job cut after each stage (floor, shuffle, dedup, fold, full) on 2M events: BENCHMARKS.md
 	@bash deploy/local/bench.sh ladder
+
+faults: deps build ## faults on the real stack (TaskManager kill x3, Valkey restarts, PostgreSQL down 30 s, broker restart), each checked by tally verify
+	@bash deploy/local/faults.sh full
+
+faults-quick: deps build ## one TaskManager kill -9 during a catch-up, checked by tally verify (CI runs it)
+	@bash deploy/local/faults.sh quick
 
 jmh: build ## JMH microbenchmarks of the hot paths (decode, dedup on RocksDB, Valkey write path)
 	@bash deploy/local/jmh.sh

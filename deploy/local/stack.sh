@@ -6,6 +6,8 @@
 #   deploy/local/stack.sh down     stop exactly what `up` started (by recorded pid)
 #   deploy/local/stack.sh status   what runs, its pid, its address
 #   deploy/local/stack.sh serve    also start `tally serve` (the views over HTTP) on the stack
+#   deploy/local/stack.sh kill SERVICE     kill -9 one service (a crash: make faults uses it)
+#   deploy/local/stack.sh restart SERVICE  stop one service (SIGTERM) and start it again
 #
 # Ports (override with the environment variables):
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
@@ -426,6 +428,41 @@ cmd_serve() {
   log "tally-serve pid $(pid_of tally-serve)  http://127.0.0.1:$SERVE_PORT/v1/"
 }
 
+start_service() {
+  case "$1" in
+    kafka) start_kafka ;;
+    valkey) start_valkey ;;
+    postgres) start_postgres ;;
+    flink-jobmanager | flink-taskmanager) start_flink ;;
+    prometheus) start_prometheus ;;
+    tally-serve) cmd_serve ;;
+  esac
+}
+
+known_service() {
+  local service
+  for service in "${SERVICES[@]}"; do [ "$service" = "$1" ] && return 0; done
+  echo "usage: $0 kill|restart SERVICE; SERVICE is one of: ${SERVICES[*]} (got: '${1:-}')" >&2
+  exit 2
+}
+
+cmd_kill() {
+  known_service "${1:-}"
+  local pid
+  pid="$(pid_of "$1")"
+  is_ours "$pid" || die "$1 is not running"
+  kill -KILL "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PIDS/$1.pid"
+  log "killed $1 (pid $pid, SIGKILL)"
+}
+
+cmd_restart() {
+  known_service "${1:-}"
+  stop_service "$1"
+  start_service "$1"
+}
+
 cmd_down() {
   local i
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
@@ -450,9 +487,11 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   serve) cmd_serve ;;
+  kill) cmd_kill "${2:-}" ;;
+  restart) cmd_restart "${2:-}" ;;
   -h | --help | help)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
   *)
-    echo "usage: $0 up|down|status|serve|--help (got: '${1:-}')" >&2
+    echo "usage: $0 up|down|status|serve|kill SERVICE|restart SERVICE|--help (got: '${1:-}')" >&2
     exit 2 ;;
 esac

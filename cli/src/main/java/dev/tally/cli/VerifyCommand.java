@@ -51,6 +51,8 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @picocli.CommandLine.Mixin KafkaOptions kafka;
+
+  private long[] totals = new long[4];
   @picocli.CommandLine.Mixin ViewCommand.Stores stores;
 
   @Option(
@@ -126,6 +128,8 @@ final class VerifyCommand implements Callable<Integer> {
         "store", "view", "expected", "served", "equal", "missing", "lower", "higher", "different");
     List<String> differences = new ArrayList<>();
     boolean clean = true;
+    long[] totals = new long[4]; // lost (missing + lower), double (higher), different
+    this.totals = totals;
     Map<String, Map<String, Map<String, Long>>> valkey = valkeyViews(served);
     clean &= compare(out, "valkey", fold.views(), valkey, differences);
     if (stores.jdbcUrl != null && !stores.jdbcUrl.isBlank()) {
@@ -152,6 +156,15 @@ final class VerifyCommand implements Callable<Integer> {
         lettersWrongReason);
     clean &= lettersMissing == 0 && lettersExtra == 0 && lettersWrongReason == 0;
     differences.stream().limit((long) maxListed * 6).forEach(line -> out.println("  " + line));
+    // One line for scripts (make faults), key=value.
+    out.printf(
+        "summary records=%d counted=%d lost=%d double=%d different=%d deadletters=%d%n",
+        fold.records(),
+        fold.counted(),
+        totals[0],
+        totals[1],
+        totals[2],
+        lettersMissing + lettersExtra + lettersWrongReason);
     out.println(clean ? "verify: views and dead letters equal the log" : "verify: DIFFERENCES");
     out.flush();
     return clean ? 0 : 1;
@@ -216,6 +229,9 @@ final class VerifyCommand implements Callable<Integer> {
           lower,
           higher,
           different);
+      totals[0] += missing + lower;
+      totals[1] += higher;
+      totals[2] += different;
       clean &= missing == 0 && lower == 0 && higher == 0 && different == 0;
     }
     return clean;
