@@ -130,6 +130,16 @@ public final class ValkeyServer implements AutoCloseable {
     process = launch(ValkeyBinaries.locate(), dir, port, List.of());
   }
 
+  /**
+   * A restart that brings back an older state: the process stops without saving, and starts again
+   * from the last snapshot taken ({@code SAVE}), so whatever was written since is gone.
+   */
+  public void restartFromLastSnapshot(Duration downtime) {
+    process.close();
+    ServerProcess.sleep(downtime);
+    process = launch(ValkeyBinaries.locate(), dir, port, List.of());
+  }
+
   /** The server's process id. */
   public long pid() {
     return process.pid();

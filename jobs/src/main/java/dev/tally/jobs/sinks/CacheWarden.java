@@ -58,6 +58,7 @@ final class CacheWarden implements AutoCloseable {
   private long barriers;
   private Set<Integer> pending;
   private long seenAt;
+  private String runId;
 
   CacheWarden(
       ValkeyEndpoint endpoint, int generation, Source postgres, MetricGroup metrics, String name) {
@@ -92,6 +93,7 @@ final class CacheWarden implements AutoCloseable {
       if (store == null) {
         store = new ValkeyViewStore(endpoint, generation, ValkeySink.MAX_PER_CALL);
       }
+      suspectRestart();
       Set<Integer> missing = CacheWarmer.incompleteTags(store.client(), generation);
       incomplete.set(missing.size());
       if (missing.isEmpty()) {
@@ -161,6 +163,47 @@ final class CacheWarden implements AutoCloseable {
         store = null;
       }
     }
+  }
+
+  /**
+   * A Valkey that restarted may have loaded an older snapshot (RDB): its markers came back with
+   * data older than what the job wrote since. Seen by its {@code run_id} changing: the markers go
+   * at once (readers move to PostgreSQL) and every tag is refilled like after a loss. Standalone
+   * servers only (a cluster's nodes each have their own).
+   */
+  private void suspectRestart() {
+    String now;
+    try {
+      Object reply = store.client().sendCommand(io.valkey.Protocol.Command.INFO, "server");
+      now =
+          runIdOf(
+              reply instanceof byte[] bytes
+                  ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+                  : String.valueOf(reply));
+    } catch (RuntimeException notStandalone) {
+      return;
+    }
+    if (now != null && runId != null && !runId.equals(now)) {
+      LOG.warn(
+          "Valkey restarted (run_id {} -> {}): it may hold an older snapshot; generation {}'s"
+              + " markers dropped, refilling every tag from PostgreSQL",
+          runId,
+          now,
+          generation);
+      for (int tag = 0; tag < ViewKeys.TAGS; tag++) {
+        store.client().del(ViewKeys.complete(generation, tag));
+      }
+    }
+    runId = now;
+  }
+
+  static String runIdOf(String info) {
+    for (String line : info.split("\r?\n")) {
+      if (line.startsWith("run_id:")) {
+        return line.substring("run_id:".length()).trim();
+      }
+    }
+    return null;
   }
 
   private Connection connect() throws java.sql.SQLException {

@@ -33,11 +33,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * Valkey loses everything twice while events stream in — a {@code FLUSHALL}, then a crash without
- * persistence — and a reader keeps reading through {@link ViewClient}: no read is ever a partial
- * entry (each user's event count is at least what it was before the loss), reads go to PostgreSQL
- * while Valkey is incomplete, the job refills Valkey from PostgreSQL by itself, and in the end both
- * stores equal the fold again, served from Valkey.
+ * Valkey loses data three times while events stream in — a {@code FLUSHALL}, a crash without
+ * persistence, a restart from an older snapshot — and a reader keeps reading through {@link
+ * ViewClient}: no read is ever a partial entry (each user's event count is at least what it was
+ * before the loss), reads go to PostgreSQL while Valkey is incomplete, the job refills Valkey from
+ * PostgreSQL by itself, and in the end both stores equal the fold again, served from Valkey.
  */
 @ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
 class CacheCompletenessIT {
@@ -96,6 +96,22 @@ class CacheCompletenessIT {
           setup.load(3_000, 0, 0, 0, 0).withSeed(4).withFractions(0, 0, 0, 0),
           2_000);
       await("the job to refill Valkey after a crash", () -> complete(setup));
+
+      // A restart from an older snapshot: markers and entries come back as they were at SAVE.
+      try (Jedis jedis = valkey.client()) {
+        jedis.save();
+      }
+      log.send(
+          kafka.bootstrapServers(),
+          setup.load(3_000, 0, 0, 0, 0).withSeed(5).withFractions(0, 0, 0, 0),
+          3_000);
+      Thread.sleep(1_500); // the job writes those updates after the snapshot
+      valkey.restartFromLastSnapshot(Duration.ofSeconds(1));
+      log.send(
+          kafka.bootstrapServers(),
+          setup.load(500, 0, 0, 0, 0).withSeed(6).withFractions(0, 0, 0, 0),
+          2_000);
+      await("the job to refill Valkey after a restart from a snapshot", () -> complete(setup));
 
       ExpectedViews after = ExpectedViews.fold(log.records());
       await(
