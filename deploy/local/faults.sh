@@ -93,6 +93,38 @@ kill_taskmanager() {
   "$STACK" restart flink-taskmanager >/dev/null
 }
 
+valkey_restart_saved() {
+  valkey-cli -p "${TALLY_VALKEY_PORT:-6380}" SAVE >/dev/null
+  "$STACK" restart valkey >/dev/null
+}
+
+valkey_kill_empty() {
+  "$STACK" kill valkey
+  rm -f "${TALLY_STATE_DIR:-$ROOT/.local}/valkey/dump.rdb"
+  "$STACK" restart valkey >/dev/null
+}
+
+postgres_down_30s() {
+  "$STACK" kill postgres
+  sleep 30
+  "$STACK" restart postgres >/dev/null
+}
+
+broker_restart() { "$STACK" restart kafka >/dev/null; }
+
+# A fault while 50k more records stream in. $1: scenario, $2: seed offset, $3: rate, $4: the fault.
+under_load() {
+  local scenario="$1" producing began
+  say "$scenario, while events stream in"
+  produce 50000 $((SEED + $2)) "$3" &
+  producing=$!
+  sleep 3
+  began=$SECONDS
+  "$4"
+  wait "$producing" || true
+  check "$scenario" "$began"
+}
+
 if [ "$PROFILE" = quick ]; then
   say "TaskManager kill -9 during the catch-up"
   sleep 8
@@ -106,46 +138,10 @@ else
   for _ in 1 2 3; do kill_taskmanager; sleep 15; done
   check "TaskManager kill -9 x3 during catch-up" "$began"
 
-  say "Valkey restarted with its data saved first, while events stream in"
-  produce 50000 $((SEED + 1)) 5000 &
-  producing=$!
-  sleep 3
-  began=$SECONDS
-  valkey-cli -p "${TALLY_VALKEY_PORT:-6380}" SAVE >/dev/null
-  "$STACK" restart valkey >/dev/null
-  wait "$producing"
-  check "Valkey restart (data saved)" "$began"
-
-  say "Valkey killed without persistence (it comes back empty), while events stream in"
-  produce 50000 $((SEED + 2)) 5000 &
-  producing=$!
-  sleep 3
-  began=$SECONDS
-  "$STACK" kill valkey
-  rm -f "${TALLY_STATE_DIR:-$ROOT/.local}/valkey/dump.rdb"
-  "$STACK" restart valkey >/dev/null
-  wait "$producing"
-  check "Valkey kill -9, back empty" "$began"
-
-  say "PostgreSQL down for 30 s, while events stream in"
-  produce 50000 $((SEED + 3)) 2000 &
-  producing=$!
-  sleep 3
-  began=$SECONDS
-  "$STACK" kill postgres
-  sleep 30
-  "$STACK" restart postgres >/dev/null
-  wait "$producing"
-  check "PostgreSQL down 30 s" "$began"
-
-  say "Kafka broker restarted, while events stream in"
-  produce 50000 $((SEED + 4)) 5000 &
-  producing=$!
-  sleep 3
-  began=$SECONDS
-  "$STACK" restart kafka >/dev/null
-  wait "$producing" || true
-  check "broker restart" "$began"
+  under_load "Valkey restart (data saved)" 1 5000 valkey_restart_saved
+  under_load "Valkey kill -9, back empty" 2 5000 valkey_kill_empty
+  under_load "PostgreSQL down 30 s" 3 2000 postgres_down_30s
+  under_load "broker restart" 4 5000 broker_restart
 fi
 
 say "Faults ($PROFILE, $(date -u +%Y-%m-%dT%H:%MZ)); every row against an independent fold of the log"

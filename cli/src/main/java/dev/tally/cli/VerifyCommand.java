@@ -52,7 +52,13 @@ final class VerifyCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @picocli.CommandLine.Mixin KafkaOptions kafka;
 
-  private long[] totals = new long[4];
+  /** Differences over every store and view, for the summary line. */
+  private static final class Totals {
+    long lost; // missing entries and lower counts
+    long doubled; // higher counts and entries the log does not explain
+    long different; // the same count, other values
+  }
+
   @picocli.CommandLine.Mixin ViewCommand.Stores stores;
 
   @Option(
@@ -128,13 +134,12 @@ final class VerifyCommand implements Callable<Integer> {
         "store", "view", "expected", "served", "equal", "missing", "lower", "higher", "different");
     List<String> differences = new ArrayList<>();
     boolean clean = true;
-    long[] totals = new long[4]; // lost (missing + lower), double (higher), different
-    this.totals = totals;
+    Totals totals = new Totals();
     Map<String, Map<String, Map<String, Long>>> valkey = valkeyViews(served);
-    clean &= compare(out, "valkey", fold.views(), valkey, differences);
+    clean &= compare(out, "valkey", fold.views(), valkey, differences, totals);
     if (stores.jdbcUrl != null && !stores.jdbcUrl.isBlank()) {
       Map<String, Map<String, Map<String, Long>>> postgres = postgresViews(served);
-      clean &= compare(out, "postgres", fold.views(), postgres, differences);
+      clean &= compare(out, "postgres", fold.views(), postgres, differences, totals);
     }
     Map<String, String> letters = deadLetters();
     long lettersMissing =
@@ -161,9 +166,9 @@ final class VerifyCommand implements Callable<Integer> {
         "summary records=%d counted=%d lost=%d double=%d different=%d deadletters=%d%n",
         fold.records(),
         fold.counted(),
-        totals[0],
-        totals[1],
-        totals[2],
+        totals.lost,
+        totals.doubled,
+        totals.different,
         lettersMissing + lettersExtra + lettersWrongReason);
     out.println(clean ? "verify: views and dead letters equal the log" : "verify: DIFFERENCES");
     out.flush();
@@ -175,7 +180,8 @@ final class VerifyCommand implements Callable<Integer> {
       String store,
       Map<String, Map<String, Map<String, Long>>> expected,
       Map<String, Map<String, Map<String, Long>>> served,
-      List<String> differences) {
+      List<String> differences,
+      Totals totals) {
     boolean clean = true;
     for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.entrySet()) {
       Map<String, Map<String, Long>> got = served.getOrDefault(view.getKey(), Map.of());
@@ -229,9 +235,9 @@ final class VerifyCommand implements Callable<Integer> {
           lower,
           higher,
           different);
-      totals[0] += missing + lower;
-      totals[1] += higher;
-      totals[2] += different;
+      totals.lost += missing + lower;
+      totals.doubled += higher;
+      totals.different += different;
       clean &= missing == 0 && lower == 0 && higher == 0 && different == 0;
     }
     return clean;

@@ -171,165 +171,178 @@ public final class ViewClient implements AutoCloseable {
   /** The top {@code n} of a ranking of {@code generation}, highest first. */
   public Ranking ranking(int generation, String view, String set, int n) {
     int tag = ViewKeys.tag(view + ":" + set);
-    JedisException valkeyFailure = null;
-    try {
-      List<?> reply =
-          (List<?>)
-              valkey.evalReadonly(
-                  READ_TOP,
-                  List.of(
-                      ViewKeys.complete(generation, tag),
-                      ViewKeys.rank(generation, view, set, tag)),
-                  List.of(Integer.toString(n)));
-      if (complete(reply) || jdbcUrl == null) {
-        List<Standing> standings = new ArrayList<>();
-        for (int i = 1; i + 1 < reply.size(); i += 2) {
-          standings.add(
-              new Standing(
-                  (String) reply.get(i), (long) Double.parseDouble((String) reply.get(i + 1))));
-        }
-        return new Ranking(Source.VALKEY, generation, standings);
-      }
-    } catch (JedisException e) {
-      if (jdbcUrl == null) {
-        throw unreachable(view + " ranking " + set, e, null);
-      }
-      valkeyFailure = e;
-    }
-    try (Connection connection = connect();
-        PreparedStatement query =
-            connection.prepareStatement(
-                "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
-                    + " WHERE generation = ? AND view = ? AND rank_set = ? "
-                    + RANK_ORDER
-                    + " LIMIT ?")) {
-      query.setInt(1, generation);
-      query.setString(2, view);
-      query.setString(3, set);
-      query.setInt(4, n);
-      List<Standing> standings = new ArrayList<>();
-      try (ResultSet rows = query.executeQuery()) {
-        while (rows.next()) {
-          standings.add(new Standing(rows.getString(1), rows.getBigDecimal(2).longValueExact()));
-        }
-      }
-      return new Ranking(Source.POSTGRES, generation, standings);
-    } catch (SQLException e) {
-      throw unreachable(view + " ranking " + set, valkeyFailure, e);
-    }
+    return read(
+        view + " ranking " + set,
+        READ_TOP,
+        ViewKeys.complete(generation, tag),
+        ViewKeys.rank(generation, view, set, tag),
+        List.of(Integer.toString(n)),
+        reply -> {
+          List<Standing> standings = new ArrayList<>();
+          for (int i = 1; i + 1 < reply.size(); i += 2) {
+            standings.add(new Standing((String) reply.get(i), score(reply.get(i + 1))));
+          }
+          return new Ranking(Source.VALKEY, generation, standings);
+        },
+        connection -> {
+          try (PreparedStatement query =
+              connection.prepareStatement(
+                  "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
+                      + " WHERE generation = ? AND view = ? AND rank_set = ? "
+                      + RANK_ORDER
+                      + " LIMIT ?")) {
+            query.setInt(1, generation);
+            query.setString(2, view);
+            query.setString(3, set);
+            query.setInt(4, n);
+            List<Standing> standings = new ArrayList<>();
+            try (ResultSet rows = query.executeQuery()) {
+              while (rows.next()) {
+                standings.add(
+                    new Standing(rows.getString(1), rows.getBigDecimal(2).longValueExact()));
+              }
+            }
+            return new Ranking(Source.POSTGRES, generation, standings);
+          }
+        });
   }
 
   /** Where {@code member} ranks in a ranking of {@code generation}, with {@code n} on each side. */
   public Neighbourhood rank(int generation, String view, String set, String member, int n) {
     int tag = ViewKeys.tag(view + ":" + set);
-    JedisException valkeyFailure = null;
-    try {
-      List<?> reply =
-          (List<?>)
-              valkey.evalReadonly(
-                  READ_RANK,
-                  List.of(
-                      ViewKeys.complete(generation, tag),
-                      ViewKeys.rank(generation, view, set, tag)),
-                  List.of(member, Integer.toString(n)));
-      if (complete(reply) || jdbcUrl == null) {
-        if (reply.size() < 3) {
-          return new Neighbourhood(Source.VALKEY, generation, null, List.of());
-        }
-        long first = (Long) reply.get(2);
-        List<Placed> around = new ArrayList<>();
-        Placed self = null;
-        for (int i = 3; i + 1 < reply.size(); i += 2) {
-          Placed placed =
-              new Placed(
-                  first + 1 + (i - 3) / 2,
-                  (String) reply.get(i),
-                  (long) Double.parseDouble((String) reply.get(i + 1)));
-          around.add(placed);
-          if (placed.member().equals(member)) {
-            self = placed;
+    return read(
+        view + " ranking " + set,
+        READ_RANK,
+        ViewKeys.complete(generation, tag),
+        ViewKeys.rank(generation, view, set, tag),
+        List.of(member, Integer.toString(n)),
+        reply -> {
+          List<Placed> around = new ArrayList<>();
+          if (reply.size() >= 3) {
+            long first = (Long) reply.get(2);
+            for (int i = 3; i + 1 < reply.size(); i += 2) {
+              around.add(
+                  new Placed(
+                      first + 1 + (i - 3) / 2, (String) reply.get(i), score(reply.get(i + 1))));
+            }
           }
-        }
-        return new Neighbourhood(Source.VALKEY, generation, self, around);
-      }
-    } catch (JedisException e) {
-      if (jdbcUrl == null) {
-        throw unreachable(view + " ranking " + set, e, null);
-      }
-      valkeyFailure = e;
-    }
-    try (Connection connection = connect();
-        PreparedStatement query =
-            connection.prepareStatement(
-                "WITH ranked AS (SELECT rank_member, (value ->> rank_field)::numeric AS score,"
-                    + " row_number() OVER ("
-                    + RANK_ORDER
-                    + ") AS place FROM view_value"
-                    + " WHERE generation = ? AND view = ? AND rank_set = ?)"
-                    + " SELECT r.place, r.rank_member, r.score FROM ranked r,"
-                    + " (SELECT place FROM ranked WHERE rank_member = ?) m"
-                    + " WHERE r.place BETWEEN m.place - ? AND m.place + ? ORDER BY r.place")) {
-      query.setInt(1, generation);
-      query.setString(2, view);
-      query.setString(3, set);
-      query.setString(4, member);
-      query.setInt(5, n);
-      query.setInt(6, n);
-      List<Placed> around = new ArrayList<>();
-      Placed self = null;
-      try (ResultSet rows = query.executeQuery()) {
-        while (rows.next()) {
-          Placed placed =
-              new Placed(
-                  rows.getLong(1), rows.getString(2), rows.getBigDecimal(3).longValueExact());
-          around.add(placed);
-          if (placed.member().equals(member)) {
-            self = placed;
+          return neighbourhood(Source.VALKEY, generation, member, around);
+        },
+        connection -> {
+          try (PreparedStatement query =
+              connection.prepareStatement(
+                  "WITH ranked AS (SELECT rank_member, (value ->> rank_field)::numeric AS score,"
+                      + " row_number() OVER ("
+                      + RANK_ORDER
+                      + ") AS place FROM view_value"
+                      + " WHERE generation = ? AND view = ? AND rank_set = ?)"
+                      + " SELECT r.place, r.rank_member, r.score FROM ranked r,"
+                      + " (SELECT place FROM ranked WHERE rank_member = ?) m"
+                      + " WHERE r.place BETWEEN m.place - ? AND m.place + ? ORDER BY r.place")) {
+            query.setInt(1, generation);
+            query.setString(2, view);
+            query.setString(3, set);
+            query.setString(4, member);
+            query.setInt(5, n);
+            query.setInt(6, n);
+            List<Placed> around = new ArrayList<>();
+            try (ResultSet rows = query.executeQuery()) {
+              while (rows.next()) {
+                around.add(
+                    new Placed(
+                        rows.getLong(1),
+                        rows.getString(2),
+                        rows.getBigDecimal(3).longValueExact()));
+              }
+            }
+            return neighbourhood(Source.POSTGRES, generation, member, around);
           }
-        }
-      }
-      return new Neighbourhood(Source.POSTGRES, generation, self, around);
-    } catch (SQLException e) {
-      throw unreachable(view + " ranking " + set, valkeyFailure, e);
-    }
+        });
+  }
+
+  private static Neighbourhood neighbourhood(
+      Source source, int generation, String member, List<Placed> around) {
+    Placed self = around.stream().filter(p -> p.member().equals(member)).findFirst().orElse(null);
+    return new Neighbourhood(source, generation, self, self == null ? List.of() : around);
+  }
+
+  /** A sorted-set score as Valkey's scripts return it (text), as a whole number. */
+  private static long score(Object text) {
+    return (long) Double.parseDouble((String) text);
   }
 
   private Entry lookup(int generation, String view, String key, int tag, String valkeyKey) {
+    return read(
+        view + "/" + key,
+        READ_ENTRY,
+        ViewKeys.complete(generation, tag),
+        valkeyKey,
+        List.of(),
+        reply -> {
+          Map<String, Long> fields = new TreeMap<>();
+          long version = 0;
+          for (int i = 1; i + 1 < reply.size(); i += 2) {
+            String field = (String) reply.get(i);
+            String value = (String) reply.get(i + 1);
+            if (field.equals("_v")) {
+              version = Long.parseLong(value);
+            } else if (!field.startsWith("_")) {
+              fields.put(field, Long.parseLong(value));
+            }
+          }
+          // With the marker there, an entry Valkey lacks is one PostgreSQL lacks too.
+          return new Entry(
+              fields.isEmpty() ? Source.NONE : Source.VALKEY,
+              generation,
+              valkeyKey,
+              version,
+              fields);
+        },
+        connection -> {
+          PostgresViewStore.Served served =
+              PostgresViewStore.served(connection, generation, view, key);
+          return served == null
+              ? new Entry(Source.NONE, generation, valkeyKey, 0, Map.of())
+              : new Entry(
+                  Source.POSTGRES, generation, valkeyKey, served.version(), served.fields());
+        });
+  }
+
+  /** A read of PostgreSQL, on a pooled connection. */
+  private interface FromPostgres<T> {
+    T read(Connection connection) throws SQLException;
+  }
+
+  /**
+   * The one read path: a read-only script returning {@code {marker present (1/0), …}} over the
+   * tag's marker and {@code key}; Valkey's answer when the marker is there (or no PostgreSQL is
+   * configured), PostgreSQL's when it is not or Valkey fails; an error naming both when neither can
+   * answer.
+   */
+  private <T> T read(
+      String what,
+      String script,
+      String marker,
+      String key,
+      List<String> args,
+      java.util.function.Function<List<?>, T> fromValkey,
+      FromPostgres<T> fromPostgres) {
     JedisException valkeyFailure = null;
     try {
-      List<?> reply =
-          (List<?>)
-              valkey.evalReadonly(
-                  READ_ENTRY, List.of(ViewKeys.complete(generation, tag), valkeyKey), List.of());
+      List<?> reply = (List<?>) valkey.evalReadonly(script, List.of(marker, key), args);
       if (complete(reply) || jdbcUrl == null) {
-        Map<String, Long> fields = new TreeMap<>();
-        long version = 0;
-        for (int i = 1; i + 1 < reply.size(); i += 2) {
-          String field = (String) reply.get(i);
-          String value = (String) reply.get(i + 1);
-          if (field.equals("_v")) {
-            version = Long.parseLong(value);
-          } else if (!field.startsWith("_")) {
-            fields.put(field, Long.parseLong(value));
-          }
-        }
-        // With the marker there, an entry Valkey lacks is one PostgreSQL lacks too.
-        return new Entry(
-            fields.isEmpty() ? Source.NONE : Source.VALKEY, generation, valkeyKey, version, fields);
+        return fromValkey.apply(reply);
       }
     } catch (JedisException e) {
       if (jdbcUrl == null) {
-        throw unreachable(view + "/" + key, e, null);
+        throw unreachable(what, e, null);
       }
       valkeyFailure = e;
     }
     try (Connection connection = connect()) {
-      PostgresViewStore.Served served = PostgresViewStore.served(connection, generation, view, key);
-      return served == null
-          ? new Entry(Source.NONE, generation, valkeyKey, 0, Map.of())
-          : new Entry(Source.POSTGRES, generation, valkeyKey, served.version(), served.fields());
+      return fromPostgres.read(connection);
     } catch (SQLException e) {
-      throw unreachable(view + "/" + key, valkeyFailure, e);
+      throw unreachable(what, valkeyFailure, e);
     }
   }
 
