@@ -69,7 +69,7 @@ public final class ValkeyViewStore implements AutoCloseable {
    * when newer than what Valkey holds. Atomic per script call.
    */
   public Result apply(List<ViewUpdate> updates) {
-    Map<String, ViewUpdate> latest = coalesce(updates);
+    Map<ViewUpdate.Identity, ViewUpdate> latest = coalesce(updates);
     Map<Integer, List<ViewUpdate>> groups = new TreeMap<>();
     for (ViewUpdate update : latest.values()) {
       int group = cluster ? ViewKeys.tagOf(update) : 0;
@@ -92,8 +92,8 @@ public final class ValkeyViewStore implements AutoCloseable {
   }
 
   /** Keeps, per entry and writer, the update with the highest version. */
-  static Map<String, ViewUpdate> coalesce(List<ViewUpdate> updates) {
-    Map<String, ViewUpdate> latest = new LinkedHashMap<>();
+  static Map<ViewUpdate.Identity, ViewUpdate> coalesce(List<ViewUpdate> updates) {
+    Map<ViewUpdate.Identity, ViewUpdate> latest = new LinkedHashMap<>();
     for (ViewUpdate update : updates) {
       latest.merge(update.coalesceKey(), update, (a, b) -> b.version >= a.version ? b : a);
     }

@@ -51,16 +51,40 @@ public final class EventIdSerializer extends TypeSerializerSingleton<String> {
 
   @Override
   public void serialize(String id, DataOutputView target) throws IOException {
-    if (isCanonicalUuid(id)) {
-      target.writeByte(UUID_FORM);
-      target.writeLong(hex(id, 0, 8) << 32 | hex(id, 9, 13) << 16 | hex(id, 14, 18));
-      target.writeLong(hex(id, 19, 23) << 48 | hex(id, 24, 36));
-    } else {
-      byte[] bytes = id.getBytes(StandardCharsets.UTF_8);
-      target.writeByte(TEXT);
-      target.writeInt(bytes.length);
-      target.write(bytes);
+    // One pass that checks the form and reads the digits: this runs once per event.
+    if (id.length() == 36) {
+      long high = 0;
+      long low = 0;
+      int i = 0;
+      for (; i < 36; i++) {
+        char c = id.charAt(i);
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+          if (c != '-') {
+            break;
+          }
+          continue;
+        }
+        int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (digit < 0) {
+          break;
+        }
+        if (i < 18) {
+          high = high << 4 | digit;
+        } else {
+          low = low << 4 | digit;
+        }
+      }
+      if (i == 36) {
+        target.writeByte(UUID_FORM);
+        target.writeLong(high);
+        target.writeLong(low);
+        return;
+      }
     }
+    byte[] bytes = id.getBytes(StandardCharsets.UTF_8);
+    target.writeByte(TEXT);
+    target.writeInt(bytes.length);
+    target.write(bytes);
   }
 
   @Override
@@ -85,30 +109,6 @@ public final class EventIdSerializer extends TypeSerializerSingleton<String> {
   @Override
   public void copy(DataInputView source, DataOutputView target) throws IOException {
     serialize(deserialize(source), target);
-  }
-
-  /** {@code 8-4-4-4-12} lowercase hex digits: exactly what {@link UUID#toString} prints. */
-  static boolean isCanonicalUuid(String id) {
-    if (id.length() != 36) {
-      return false;
-    }
-    for (int i = 0; i < 36; i++) {
-      char c = id.charAt(i);
-      boolean dash = i == 8 || i == 13 || i == 18 || i == 23;
-      if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private static long hex(String id, int from, int to) {
-    long value = 0;
-    for (int i = from; i < to; i++) {
-      char c = id.charAt(i);
-      value = value << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
-    }
-    return value;
   }
 
   @Override

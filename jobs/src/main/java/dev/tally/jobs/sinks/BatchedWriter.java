@@ -91,7 +91,7 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   private final MailboxExecutor mailbox;
   private final ExecutorService io;
 
-  private LinkedHashMap<String, ViewUpdate> waiting = new LinkedHashMap<>();
+  private LinkedHashMap<ViewUpdate.Identity, ViewUpdate> waiting = new LinkedHashMap<>();
   private boolean inFlight;
   private boolean timerArmed;
   private boolean due;
@@ -203,7 +203,9 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
 
   private void send() {
     List<ViewUpdate> batch = new ArrayList<>(waiting.values());
-    waiting = new LinkedHashMap<>();
+    // Sized for a batch like this one: a catch-up's 50,000-entry buffer would otherwise grow
+    // through a dozen rehashes every batch.
+    waiting = new LinkedHashMap<>(batch.size() * 4 / 3 + 16);
     due = false;
     inFlight = true;
     io.execute(
