@@ -179,7 +179,7 @@ final class Replay implements AutoCloseable {
    * from}: dedup state skips what was applied, missed events change the views. Returns the new
    * job's id.
    */
-  String repair(TallyJob live, Position from, boolean wait) {
+  String repair(TallyJob live, Position from, int parallelism, boolean wait) {
     requireRestartable(live, "repair");
     ReplayRange range = plan(live.topics(), bootstrap(live), live, from, null);
     uploadJar();
@@ -190,9 +190,11 @@ final class Replay implements AutoCloseable {
         flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
     out.printf("savepoint: %s%n", savepoint);
     JobArguments args =
-        live.args()
-            .with("--start", range.startSpec())
-            .with("--source-id", "repair-" + Instant.now().getEpochSecond());
+        withParallelism(
+            live.args()
+                .with("--start", range.startSpec())
+                .with("--source-id", "repair-" + Instant.now().getEpochSecond()),
+            parallelism);
     String jobId;
     try {
       jobId = submit(args, savepoint, true);
@@ -217,6 +219,38 @@ final class Replay implements AutoCloseable {
     return jobId;
   }
 
+  // ---------------------------------------------------------------- rescale
+
+  /**
+   * Stops the live job with a savepoint and restarts it from there at {@code parallelism}: the same
+   * arguments, the same operator uids, sources at their saved offsets; Flink redistributes the
+   * keyed state (dedup ids, user records, standings) over the new subtasks. Returns the new job's
+   * id.
+   */
+  String rescale(TallyJob live, int parallelism) {
+    requireRestartable(live, "rescale");
+    if (parallelism < 1) {
+      throw new IllegalArgumentException("--parallelism must be >= 1, got " + parallelism);
+    }
+    uploadJar();
+    out.printf("stopping %s with a savepoint …%n", live);
+    out.flush();
+    awaitTasksRunning(live.id());
+    String savepoint =
+        flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
+    out.printf("savepoint: %s%n", savepoint);
+    TallyJob rescaled =
+        new TallyJob(live.id(), live.name(), withParallelism(live.args(), parallelism));
+    String jobId = restart(rescaled, savepoint);
+    out.flush();
+    awaitTasksRunning(jobId);
+    out.printf(
+        "job %s runs at parallelism %d, restored from the savepoint (its state redistributed)%n",
+        jobId, parallelism);
+    out.flush();
+    return jobId;
+  }
+
   // ---------------------------------------------------------------- rebuild
 
   /**
@@ -224,7 +258,13 @@ final class Replay implements AutoCloseable {
    * while the live one keeps serving; waits until it has caught up when asked. Returns its id.
    */
   String rebuild(
-      TallyJob live, Position from, Position to, int generation, long readyLag, boolean wait) {
+      TallyJob live,
+      Position from,
+      Position to,
+      int generation,
+      long readyLag,
+      int parallelism,
+      boolean wait) {
     requireRestartable(live, "rebuild");
     int served;
     try (Generations generations = generations(live)) {
@@ -263,7 +303,7 @@ final class Replay implements AutoCloseable {
                 "--group-id",
                 live.args().value("--group-id", "tally-projection") + "-g" + generation);
     args = range.bounded() ? args.with("--stop", range.endSpec()) : args.without("--stop");
-    String jobId = submit(args, null, false);
+    String jobId = submit(withParallelism(args, parallelism), null, false);
     out.printf(
         "rebuild job %s writes generation %d (readers stay on %d)%n", jobId, generation, served);
     out.flush();
@@ -660,6 +700,24 @@ final class Replay implements AutoCloseable {
    * Refuses to act on a job whose published arguments lack secrets it was given inline (they are
    * redacted: {@link JobArguments#redacted()}), before anything is stopped.
    */
+  /**
+   * A replay's {@code --parallelism}: 0 keeps the live job's, else 1 … {@link
+   * JobArguments#MAX_PARALLELISM}.
+   */
+  static void requireParallelism(int parallelism) {
+    if (parallelism < 0 || parallelism > JobArguments.MAX_PARALLELISM) {
+      throw new IllegalArgumentException(
+          "--parallelism must be between 1 and "
+              + JobArguments.MAX_PARALLELISM
+              + " (the job's key groups; 0 = the live job's), got "
+              + parallelism);
+    }
+  }
+
+  private static JobArguments withParallelism(JobArguments args, int parallelism) {
+    return parallelism > 0 ? args.with("--parallelism", Integer.toString(parallelism)) : args;
+  }
+
   static void requireRestartable(TallyJob job, String what) {
     List<String> keys = job.args().redactedKeys();
     if (!keys.isEmpty()) {

@@ -1,6 +1,7 @@
 package dev.tally.cli;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.flink.JobArguments;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import java.io.PrintWriter;
@@ -24,6 +25,7 @@ import picocli.CommandLine.Spec;
       "Re-read the event log into the views, with reads staying up (docs/runbook.md).",
       "repair: restart the live job from its savepoint with the sources moved back; dedup skips what"
           + " was applied, missed events change the views.",
+      "rescale: restart the live job from its savepoint at another parallelism, state kept.",
       "rebuild: a fresh job builds the next generation beside the live one; cutover switches"
           + " readers atomically once it has caught up and matches; rollback switches back.",
       "Positions (--from/--to): " + Position.FORMS + ".",
@@ -33,6 +35,7 @@ import picocli.CommandLine.Spec;
     subcommands = {
       ReplayCommand.Plan.class,
       ReplayCommand.Repair.class,
+      ReplayCommand.Rescale.class,
       ReplayCommand.Rebuild.class,
       ReplayCommand.Status.class,
       ReplayCommand.Cutover.class,
@@ -230,14 +233,51 @@ final class ReplayCommand {
         description = "Start position.")
     Position from;
 
+    @Option(
+        names = "--parallelism",
+        defaultValue = "0",
+        description =
+            "Parallelism of the new job (default: the live job's). "
+                + "Keyed state (dedup ids, views) is redistributed from the savepoint: a rescale.")
+    int parallelism;
+
     @Option(names = "--no-wait", description = "Do not wait for the range to be read.")
     boolean noWait;
 
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
+      Replay.requireParallelism(parallelism);
       Replay replay = connection.replay(out);
-      replay.repair(connection.live(replay), from, !noWait);
+      replay.repair(connection.live(replay), from, parallelism, !noWait);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "rescale",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Change the live job's parallelism: stop it with a savepoint and restart it from there at"
+            + " --parallelism (same arguments, sources at their saved offsets).",
+        "Its keyed state (dedup ids, views) is redistributed; nothing is re-read or lost."
+      })
+  static final class Rescale implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(
+        names = "--parallelism",
+        required = true,
+        description = "The new parallelism, 1 to " + JobArguments.MAX_PARALLELISM + ".")
+    int parallelism;
+
+    @Override
+    public Integer call() {
+      Replay.requireParallelism(parallelism);
+      PrintWriter out = spec.commandLine().getOut();
+      Replay replay = connection.replay(out);
+      replay.rescale(connection.live(replay), parallelism);
       return 0;
     }
   }
@@ -280,6 +320,12 @@ final class ReplayCommand {
             "Caught up when at most this many events are left to read (default: ${DEFAULT-VALUE}).")
     long readyLag;
 
+    @Option(
+        names = "--parallelism",
+        defaultValue = "0",
+        description = "Parallelism of the new job (default: the live job's).")
+    int parallelism;
+
     @Option(names = "--no-wait", description = "Return once the job is submitted.")
     boolean noWait;
 
@@ -289,8 +335,9 @@ final class ReplayCommand {
       if (generation < 0) {
         throw new IllegalArgumentException("--generation must be >= 1 (0: the next one)");
       }
+      Replay.requireParallelism(parallelism);
       Replay replay = connection.replay(out);
-      replay.rebuild(connection.live(replay), from, to, generation, readyLag, !noWait);
+      replay.rebuild(connection.live(replay), from, to, generation, readyLag, parallelism, !noWait);
       return 0;
     }
   }

@@ -39,12 +39,19 @@ public final class FlinkMiniCluster {
 
   /** A MiniCluster extension with {@link #configuration()}, one per test class. */
   public static MiniClusterExtension extension() {
+    return extension(TASK_MANAGERS, SLOTS_PER_TASK_MANAGER);
+  }
+
+  /**
+   * The same with several TaskManagers, for tests whose state must move between them (a rescale).
+   */
+  public static MiniClusterExtension extension(int taskManagers, int slotsPerTaskManager) {
     return new MiniClusterExtension(
         () ->
             new MiniClusterResourceConfiguration.Builder()
                 .setConfiguration(configuration())
-                .setNumberTaskManagers(TASK_MANAGERS)
-                .setNumberSlotsPerTaskManager(SLOTS_PER_TASK_MANAGER)
+                .setNumberTaskManagers(taskManagers)
+                .setNumberSlotsPerTaskManager(slotsPerTaskManager)
                 .build());
   }
 

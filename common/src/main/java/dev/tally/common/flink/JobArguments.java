@@ -21,6 +21,13 @@ public final class JobArguments {
   /** The global job parameter holding the arguments, a JSON array of strings. */
   public static final String KEY = "tally.args";
 
+  /**
+   * The projection job's key groups (Flink's max parallelism), fixed so that its keyed state (dedup
+   * ids, views) restores at any parallelism from 1 up to this; a savepoint taken with another
+   * number of key groups does not restore.
+   */
+  public static final int MAX_PARALLELISM = 128;
+
   /** What a secret's value is published as. */
   public static final String REDACTED = "<redacted>";
 

@@ -1,6 +1,7 @@
 package dev.tally.jobs.projection;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.flink.JobArguments;
 import dev.tally.common.replay.Position;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.views.PointsRules;
@@ -110,7 +111,12 @@ public record ProjectionConfig(
     require(
         writer.matches("[A-Za-z0-9_.-]+"),
         "--writer '" + writer + "' may hold letters, digits, _ . - only");
-    require(parallelism >= 0, "--parallelism must be >= 0 (0 = cluster default)");
+    require(
+        parallelism >= 0 && parallelism <= JobArguments.MAX_PARALLELISM,
+        "--parallelism must be between 0 (the cluster default) and "
+            + JobArguments.MAX_PARALLELISM
+            + " (the job's key groups), got "
+            + parallelism);
   }
 
   /** As a record prints itself, with the PostgreSQL password and Kafka secrets redacted (logs). */

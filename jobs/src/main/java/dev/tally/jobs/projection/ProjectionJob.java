@@ -121,6 +121,9 @@ public final class ProjectionJob {
     if (config.parallelism() > 0) {
       env.setParallelism(config.parallelism());
     }
+    // Fixed key groups: a savepoint restores at any parallelism up to this (a rescale). The value
+    // Flink derives by default (128 up to parallelism 85) differs above that and would refuse it.
+    env.setMaxParallelism(JobArguments.MAX_PARALLELISM);
     env.enableCheckpointing(config.checkpointInterval().toMillis());
     // A network buffer goes out when full or after this long: Flink's 100 ms default would be
     // most of a live event's latency at moderate rates; under load buffers fill long before.

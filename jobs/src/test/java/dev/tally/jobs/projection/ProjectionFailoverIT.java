@@ -11,12 +11,7 @@ import dev.tally.testing.PostgresExtension;
 import dev.tally.testing.PostgresServer;
 import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
-import io.valkey.UnifiedJedis;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.executiongraph.ArchivedExecutionGraph;
@@ -98,51 +93,5 @@ class ProjectionFailoverIT {
     ServedViews.assertAllEqual(setup, expected);
     assertThat(ServedViews.deadLetters(kafka, setup.deadLetterTopic()).keySet())
         .isEqualTo(expected.deadLetters);
-  }
-
-  /** Polls one entry and notes every time its version or points went down. */
-  static final class HotKeyReader implements Runnable {
-    final AtomicBoolean stop = new AtomicBoolean();
-    final List<String> backwards = new ArrayList<>();
-    int distinctVersions;
-    private final UnifiedJedis jedis;
-    private final String key;
-
-    HotKeyReader(UnifiedJedis jedis, String key) {
-      this.jedis = jedis;
-      this.key = key;
-    }
-
-    @Override
-    public void run() {
-      long lastVersion = -1;
-      long lastPoints = -1;
-      try (jedis) {
-        while (!stop.get()) {
-          Map<String, String> entry = jedis.hgetAll(key);
-          if (!entry.isEmpty()) {
-            long version = Long.parseLong(entry.get("_v"));
-            long points = Long.parseLong(entry.get("points"));
-            if (version < lastVersion || points < lastPoints) {
-              backwards.add(
-                  "version "
-                      + lastVersion
-                      + " -> "
-                      + version
-                      + ", points "
-                      + lastPoints
-                      + " -> "
-                      + points);
-            }
-            if (version != lastVersion) {
-              distinctVersions++;
-            }
-            lastVersion = version;
-            lastPoints = points;
-          }
-          Thread.onSpinWait();
-        }
-      }
-    }
   }
 }

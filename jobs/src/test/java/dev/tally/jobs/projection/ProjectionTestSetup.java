@@ -136,9 +136,24 @@ final class ProjectionTestSetup {
   /** The main load, its clock continuing where the warm-up's stopped. */
   GeneratorOptions load(
       long records, double duplicates, double outOfOrder, double late, double malformed) {
+    return loadAfter(WARM_UP_RECORDS, 2, records, duplicates, outOfOrder, late, malformed);
+  }
+
+  /**
+   * A load whose clock starts after {@code before} records of the generator's spacing (the warm-up
+   * and earlier loads), with its own seed: its event ids differ from every other load's.
+   */
+  GeneratorOptions loadAfter(
+      long before,
+      long seed,
+      long records,
+      double duplicates,
+      double outOfOrder,
+      double late,
+      double malformed) {
     GeneratorOptions base =
         GeneratorOptions.defaults()
-            .withSeed(2)
+            .withSeed(seed)
             .withRecords(records)
             .withTopicPrefix(prefix)
             .withFractions(duplicates, outOfOrder, late, malformed);
@@ -158,7 +173,7 @@ final class ProjectionTestSetup {
         // catch-up, the watermark is past these minutes once it exists at all.
         Duration.ofMinutes(20),
         Duration.ofMinutes(60),
-        T0.plus(base.spacing().multipliedBy(WARM_UP_RECORDS)),
+        T0.plus(base.spacing().multipliedBy(before)),
         base.spacing(),
         prefix,
         "test-producer");

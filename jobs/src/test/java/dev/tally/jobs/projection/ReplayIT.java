@@ -207,6 +207,33 @@ class ReplayIT {
       assertThat(again).contains("repair done");
       Thread.sleep(2000);
       assertThat(world.rawEntries(1)).isEqualTo(before);
+
+      // Rescale the live job from 1 to 2 with its state: events sent afterwards, ids seen before
+      // among them, count exactly once.
+      String rescale = world.cli("replay", "rescale", "--parallelism", "2");
+      assertThat(rescale).contains("savepoint:").contains("runs at parallelism 2");
+      String rescaled =
+          world.flink.jobs().stream()
+              .filter(job -> job.state().equals("RUNNING"))
+              .map(FlinkRestClient.Job::id)
+              .findFirst()
+              .orElseThrow();
+      assertThat(world.flink.vertices(rescaled))
+          .filteredOn(vertex -> vertex.name().startsWith("project"))
+          .isNotEmpty()
+          .allSatisfy(vertex -> assertThat(vertex.parallelism()).isEqualTo(2));
+      ProducedLog later =
+          new ProducedLog()
+              .send(
+                  kafka.bootstrapServers(),
+                  world.setup.loadAfter(
+                      ProjectionTestSetup.WARM_UP_RECORDS + 10_000, 7, 5_000, 0.05, 0.05, 0, 0))
+              .sendAgain(
+                  kafka.bootstrapServers(), world.setup.prefix, seen.records().subList(0, 2_000));
+      all.addAll(later.records());
+      world.awaitViews(1, ExpectedViews.fold(all));
+      world.cliFails("replay", "rescale", "--parallelism", "500");
+      assertThat(world.lastError).contains("--parallelism must be between 1 and 128");
     }
   }
 
