@@ -102,6 +102,16 @@ public final class BenchMain implements Callable<Integer> {
   Integer latencySeconds;
 
   @Option(
+      names = "--warm-up-seconds",
+      defaultValue = "30",
+      description =
+          "Load at the first rate before the measured latency runs, not recorded: a job just"
+              + " submitted spends its first tens of seconds compiling its code (C2 took most of a"
+              + " core here), which is start-up, not the steady state the runs measure (default:"
+              + " ${DEFAULT-VALUE}; 0 = none).")
+  int warmUpSeconds;
+
+  @Option(
       names = "--drain-seconds",
       defaultValue = "30",
       description =
@@ -409,8 +419,9 @@ public final class BenchMain implements Callable<Integer> {
 
       // 3. Latency at fixed rates.
       step(
-          "Latency: a live job (generation 2) from latest; producer at %s events/s, %d s each",
-          rates, seconds);
+          "Latency: a live job (generation 2) from latest, warmed up %d s; producer at %s events/s,"
+              + " %d s each",
+          warmUpSeconds, rates, seconds);
       String liveJob =
           flink.run(
               jarId,
@@ -432,6 +443,11 @@ public final class BenchMain implements Callable<Integer> {
             slice);
         rebuild = replayRebuild(flink, liveJob, slice);
         LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 2, live, out);
+        if (warmUpSeconds > 0 && !rates.isEmpty()) {
+          out.printf(
+              "  warm-up (not recorded): %d s at %,d events/s%n", warmUpSeconds, rates.get(0));
+          runner.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
+        }
         for (int rate : rates) {
           latency.add(
               runner.run(rate, seconds, userCount, hunts, Duration.ofSeconds(drainSeconds)));

@@ -9,6 +9,8 @@ import dev.tally.events.CheckIn;
 import dev.tally.events.Event;
 import dev.tally.events.EventType;
 import io.valkey.Jedis;
+import io.valkey.Pipeline;
+import io.valkey.Response;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
@@ -145,10 +147,23 @@ final class LatencyRun {
           probes.send(probe).thenAccept(metadata -> appended.put(user, metadata.timestamp()));
           nextProbe += PROBE_EVERY.toNanos();
         }
-        for (String user : pending) {
-          if (reader.exists(ViewKeys.entry(generation, "user_score", user))) {
-            seen.put(user, System.currentTimeMillis());
-            pending.remove(user);
+        if (!pending.isEmpty()) {
+          // One round trip for every pending probe: asked one by one, a backlog of probes would
+          // slow the loop and with it the probes' own cadence.
+          List<String> waiting = new ArrayList<>(pending);
+          List<Response<Boolean>> found = new ArrayList<>(waiting.size());
+          try (Pipeline pipe = reader.pipelined()) {
+            for (String user : waiting) {
+              found.add(pipe.exists(ViewKeys.entry(generation, "user_score", user)));
+            }
+            pipe.sync();
+          }
+          long at = System.currentTimeMillis();
+          for (int i = 0; i < waiting.size(); i++) {
+            if (found.get(i).get()) {
+              seen.put(waiting.get(i), at);
+              pending.remove(waiting.get(i));
+            }
           }
         }
         if (now >= nextSample && !loadDone.get()) {

@@ -33,6 +33,8 @@ import java.util.List;
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
+ * @param maxRecordsPerSecond per lane, the most records its source reads a second over all its
+ *     subtasks; lanes not named read as fast as they can
  */
 public record ProjectionConfig(
     String bootstrapServers,
@@ -67,7 +69,8 @@ public record ProjectionConfig(
     int generation,
     String writer,
     PointsRules rules,
-    int parallelism)
+    int parallelism,
+    java.util.Map<Lane, Integer> maxRecordsPerSecond)
     implements Serializable {
 
   public static final String COMMITTED = "committed";
@@ -77,6 +80,7 @@ public record ProjectionConfig(
   public ProjectionConfig {
     lanes = List.copyOf(lanes);
     kafkaProperties = java.util.Map.copyOf(kafkaProperties);
+    maxRecordsPerSecond = java.util.Map.copyOf(maxRecordsPerSecond);
     require(!bootstrapServers.isBlank(), "--bootstrap-servers is empty");
     require(!lanes.isEmpty(), "--lanes names no lane; accepted: p0, p1, p2");
     if (!COMMITTED.equals(start)) {
@@ -117,6 +121,15 @@ public record ProjectionConfig(
             + JobArguments.MAX_PARALLELISM
             + " (the job's key groups), got "
             + parallelism);
+    maxRecordsPerSecond.forEach(
+        (lane, limit) ->
+            require(
+                limit >= 1,
+                "--max-records-per-second "
+                    + lane.name().toLowerCase()
+                    + "="
+                    + limit
+                    + ": a limit must be >= 1 record/s"));
   }
 
   /** As a record prints itself, with the PostgreSQL password and Kafka secrets redacted (logs). */
@@ -158,6 +171,8 @@ public record ProjectionConfig(
         + (jdbcPassword == null ? null : dev.tally.common.flink.JobArguments.REDACTED)
         + ", parallelism="
         + parallelism
+        + ", maxRecordsPerSecond="
+        + maxRecordsPerSecond
         + "]";
   }
 

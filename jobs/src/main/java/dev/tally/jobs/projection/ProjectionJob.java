@@ -252,7 +252,10 @@ public final class ProjectionJob {
                 generatorContext ->
                     new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime());
-    return env.fromSource(source, watermarks, "lane " + name)
+    return env.fromSource(
+            RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane)),
+            watermarks,
+            "lane " + name)
         .uid(sourceUid(config.viewContext(name), config));
   }
 

@@ -303,6 +303,16 @@ public final class ProjectionOptions {
       description = "Job parallelism; 0 = the cluster default (default: ${DEFAULT-VALUE}).")
   int parallelism;
 
+  @Option(
+      names = "--max-records-per-second",
+      split = ",",
+      paramLabel = "LANE=N",
+      description =
+          "At most N records a second read from a lane's topic (all subtasks together), e.g."
+              + " p2=5000: a backlogged lane then falls behind instead of taking the cores from the"
+              + " others (default: no limit).")
+  java.util.Map<String, Integer> maxRecordsPerSecond = new java.util.LinkedHashMap<>();
+
   /**
    * Parses and validates the arguments. Empty when only help or the version was asked for (and
    * printed).
@@ -374,7 +384,14 @@ public final class ProjectionOptions {
         generation,
         writer,
         PointsRules.parse(points),
-        parallelism);
+        parallelism,
+        laneLimits());
+  }
+
+  private java.util.Map<Lane, Integer> laneLimits() {
+    java.util.Map<Lane, Integer> limits = new java.util.EnumMap<>(Lane.class);
+    maxRecordsPerSecond.forEach((lane, limit) -> limits.put(Lane.parse(lane), limit));
+    return limits;
   }
 
   private static Duration duration(String option, String text) {

@@ -2,6 +2,7 @@ package dev.tally.jobs.projection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.tally.common.events.Lane;
 import java.io.PrintWriter;
@@ -36,6 +37,24 @@ class ProjectionOptionsTest {
     assertThat(config.generation()).isEqualTo(1);
     assertThat(config.jdbcUrl()).isNull();
     assertThat(config.valkey().cluster()).isFalse();
+    assertThat(config.maxRecordsPerSecond()).isEmpty();
+    assertThat(config.parallelism()).isZero();
+  }
+
+  @Test
+  void laneRateLimitsAreParsedPerLane() {
+    ProjectionConfig config = parse("--max-records-per-second", "p2=5000,P1=20000").orElseThrow();
+
+    assertThat(config.maxRecordsPerSecond())
+        .containsOnly(entry(Lane.P2, 5000), entry(Lane.P1, 20000));
+    assertThatThrownBy(() -> parse("--max-records-per-second", "p3=10"))
+        .hasMessageContaining("unknown lane 'p3'; accepted: p0, p1, p2");
+    assertThatThrownBy(() -> parse("--max-records-per-second", "p2=0"))
+        .hasMessageContaining("--max-records-per-second p2=0: a limit must be >= 1 record/s");
+    assertThatThrownBy(() -> parse("--max-records-per-second", "p2"))
+        .hasMessageContaining("--max-records-per-second");
+    assertThatThrownBy(() -> parse("--parallelism", "129"))
+        .hasMessageContaining("--parallelism must be between 0 (the cluster default) and 128");
   }
 
   @Test

@@ -105,7 +105,8 @@ final class ProjectionTestSetup {
         generation,
         "live",
         PointsRules.defaults(),
-        parallelism);
+        parallelism,
+        Map.of());
   }
 
   /** Every lane's Kafka source from earliest, bounded at {@code stop} (null: unbounded). */
