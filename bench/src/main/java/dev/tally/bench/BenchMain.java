@@ -48,18 +48,20 @@ public final class BenchMain implements Callable<Integer> {
 
   /** The sizes of a run; every one can be overridden. */
   enum Profile {
-    FULL(5_000_000, 500_000, 60),
-    QUICK(300_000, 50_000, 15),
-    LADDER(2_000_000, 500_000, 0);
+    FULL(5_000_000, 500_000, 60, 1_000_000),
+    QUICK(300_000, 50_000, 15, 100_000),
+    LADDER(2_000_000, 500_000, 0, 0);
 
     final long events;
     final int users;
     final int latencySeconds;
+    final long p2Backlog;
 
-    Profile(long events, int users, int latencySeconds) {
+    Profile(long events, int users, int latencySeconds, long p2Backlog) {
       this.events = events;
       this.users = users;
       this.latencySeconds = latencySeconds;
+      this.p2Backlog = p2Backlog;
     }
   }
 
@@ -100,6 +102,21 @@ public final class BenchMain implements Callable<Integer> {
 
   @Option(names = "--latency-seconds", description = "Seconds per rate (default: the profile's).")
   Integer latencySeconds;
+
+  @Option(
+      names = "--p2-backlog",
+      description =
+          "Lane isolation: daily bonuses (lane p2) produced at once while p0 probes run (default:"
+              + " the profile's; 0 = skip the phase).")
+  Long p2Backlog;
+
+  @Option(
+      names = "--p2-limit",
+      defaultValue = "10000",
+      description =
+          "Lane isolation, second round: the live job restarted with --max-records-per-second"
+              + " p2=this (default: ${DEFAULT-VALUE}; 0 = no second round).")
+  int p2Limit;
 
   @Option(
       names = "--warm-up-seconds",
@@ -433,6 +450,8 @@ public final class BenchMain implements Callable<Integer> {
       live.awaitRunning(120_000);
       Thread.sleep(3000);
       List<LatencyRun.Result> latency = new ArrayList<>();
+      List<Map<String, Object>> isolation = new ArrayList<>();
+      long backlog = p2Backlog != null ? p2Backlog : sizes.p2Backlog;
       Map<String, Object> rebuild;
       try {
         // 5. Replay rebuild beside the live job (idle here, before the latency runs load it).
@@ -452,9 +471,38 @@ public final class BenchMain implements Callable<Integer> {
           latency.add(
               runner.run(rate, seconds, userCount, hunts, Duration.ofSeconds(drainSeconds)));
         }
+        if (backlog > 0) {
+          step(
+              "Lane isolation: p0 probes alone for %d s, then while %,d daily bonuses (p2) drain",
+              ISOLATION_ALONE_SECONDS, backlog);
+          isolation.add(
+              laneIsolation(2, "none", liveJob, userCount, backlog, runner, rates, hunts));
+        }
       } finally {
         flink.cancel(liveJob);
       }
+      if (backlog > 0 && p2Limit > 0) {
+        List<String> limited =
+            new ArrayList<>(jobArgs("tally-bench-live-limited", 4, "latest", "none"));
+        limited.addAll(List.of("--max-records-per-second", "p2=" + p2Limit));
+        step(
+            "Lane isolation again, the live job restarted (generation 4) with"
+                + " --max-records-per-second p2=%,d",
+            p2Limit);
+        String limitedJob =
+            flink.run(jarId, "dev.tally.jobs.projection.ProjectionJob", limited, null, false);
+        try {
+          JobWatch watch = new JobWatch(flink, limitedJob);
+          watch.awaitRunning(120_000);
+          LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 4, watch, out);
+          isolation.add(
+              laneIsolation(
+                  4, "p2=" + p2Limit, limitedJob, userCount, backlog, runner, rates, hunts));
+        } finally {
+          flink.cancel(limitedJob);
+        }
+      }
+      result.put("laneIsolation", isolation);
       result.put("latency", latency);
       result.put(
           "latencyClocks",
@@ -549,6 +597,34 @@ public final class BenchMain implements Callable<Integer> {
         "a bounded rebuild (fresh state, empty generation) of the log's first events while the live job"
             + " runs idle; timed by the job's Flink start and end times (job start-up included)");
     return rebuild;
+  }
+
+  static final int ISOLATION_ALONE_SECONDS = 20;
+
+  /** One lane-isolation round against a running live job, warmed up first when it is new. */
+  private Map<String, Object> laneIsolation(
+      int generation,
+      String limit,
+      String jobId,
+      int userCount,
+      long backlog,
+      LatencyRun warmUp,
+      List<Integer> rates,
+      int hunts)
+      throws Exception {
+    if (generation != 2 && warmUpSeconds > 0 && !rates.isEmpty()) {
+      out.printf("  warm-up (not recorded): %d s at %,d events/s%n", warmUpSeconds, rates.get(0));
+      warmUp.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
+    }
+    Map<String, Object> round =
+        new LaneIsolationRun(bootstrapServers, valkey, generation, out)
+            .run(ISOLATION_ALONE_SECONDS, backlog, userCount, Duration.ofMinutes(10))
+            .toMap();
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("job", jobId);
+    row.put("p2Limit", limit);
+    row.putAll(round);
+    return row;
   }
 
   private List<String> jobArgs(String group, int generation, String start, String stop) {

@@ -4,26 +4,16 @@ import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.LoadGenerator;
 import dev.tally.common.generator.LoadRunner;
 import dev.tally.common.kafka.EventProducer;
-import dev.tally.common.views.ViewKeys;
-import dev.tally.events.CheckIn;
-import dev.tally.events.Event;
-import dev.tally.events.EventType;
-import io.valkey.Jedis;
-import io.valkey.Pipeline;
-import io.valkey.Response;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * End-to-end latency at a fixed producer rate, two ways:
@@ -88,19 +78,13 @@ final class LatencyRun {
             Duration.ofNanos(1_000_000_000L / rate),
             "",
             "tally-bench");
-    String runId = Long.toString(System.currentTimeMillis(), 36);
-    Map<String, Long> appended = new ConcurrentHashMap<>();
-    Map<String, Long> seen = new ConcurrentHashMap<>();
-    ConcurrentLinkedQueue<String> pending = new ConcurrentLinkedQueue<>();
     AtomicBoolean loadDone = new AtomicBoolean();
-    java.util.concurrent.atomic.AtomicLong sentCount = new java.util.concurrent.atomic.AtomicLong();
+    AtomicLong sentCount = new AtomicLong();
     List<Map<String, Double>> sinkSamples = new ArrayList<>();
 
-    Properties probeOverrides = new Properties();
-    probeOverrides.put("linger.ms", "0");
     try (EventProducer load = new EventProducer(bootstrapServers, "", new Properties());
-        EventProducer probes = new EventProducer(bootstrapServers, "", probeOverrides);
-        Jedis reader = new Jedis(java.net.URI.create(valkeyUri))) {
+        Probes probes =
+            new Probes(bootstrapServers, valkeyUri, generation, "r" + rate, PROBE_EVERY)) {
       Thread loadThread =
           new Thread(
               () -> {
@@ -125,47 +109,14 @@ final class LatencyRun {
       long loadStart = System.nanoTime();
       loadThread.start();
 
-      int probeCount = 0;
-      long nextProbe = System.nanoTime();
       long nextSample = System.nanoTime() + Duration.ofSeconds(5).toNanos();
       long drainUntil = Long.MAX_VALUE;
       while (true) {
         long now = System.nanoTime();
-        if (!loadDone.get() && now >= nextProbe) {
-          String user = "probe-" + runId + "-" + probeCount++;
-          Instant at = Instant.now();
-          Event probe =
-              new Event(
-                  UUID.randomUUID().toString(),
-                  EventType.CHECKIN,
-                  user,
-                  null,
-                  at,
-                  "tally-bench-probe",
-                  new CheckIn("place-probe", null));
-          pending.add(user);
-          probes.send(probe).thenAccept(metadata -> appended.put(user, metadata.timestamp()));
-          nextProbe += PROBE_EVERY.toNanos();
+        if (!loadDone.get()) {
+          probes.sendIfDue();
         }
-        if (!pending.isEmpty()) {
-          // One round trip for every pending probe: asked one by one, a backlog of probes would
-          // slow the loop and with it the probes' own cadence.
-          List<String> waiting = new ArrayList<>(pending);
-          List<Response<Boolean>> found = new ArrayList<>(waiting.size());
-          try (Pipeline pipe = reader.pipelined()) {
-            for (String user : waiting) {
-              found.add(pipe.exists(ViewKeys.entry(generation, "user_score", user)));
-            }
-            pipe.sync();
-          }
-          long at = System.currentTimeMillis();
-          for (int i = 0; i < waiting.size(); i++) {
-            if (found.get(i).get()) {
-              seen.put(waiting.get(i), at);
-              pending.remove(waiting.get(i));
-            }
-          }
-        }
+        probes.poll();
         if (now >= nextSample && !loadDone.get()) {
           sinkSamples.add(watch.sinkLatency());
           nextSample += Duration.ofSeconds(5).toNanos();
@@ -174,7 +125,7 @@ final class LatencyRun {
           drainUntil = now + drain.toNanos();
           probes.flush();
         }
-        if (now > drainUntil || (loadDone.get() && pending.isEmpty())) {
+        if (now > drainUntil || (loadDone.get() && probes.allSeen())) {
           break;
         }
         Thread.sleep(1);
@@ -182,26 +133,7 @@ final class LatencyRun {
       loadThread.join();
       double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
       long sent = sentCount.get();
-      long[] latencies = new long[probeCount];
-      int seenCount = 0;
-      for (int i = 0; i < probeCount; i++) {
-        String user = "probe-" + runId + "-" + i;
-        Long a = appended.get(user);
-        Long s = seen.get(user);
-        if (a != null && s != null) {
-          latencies[i] = Math.max(0, s - a);
-          seenCount++;
-        } else {
-          latencies[i] = Long.MAX_VALUE; // not seen before the drain ended
-        }
-      }
-      Arrays.sort(latencies);
-      Map<String, Double> outside = new LinkedHashMap<>();
-      outside.put("p50", percentile(latencies, 0.50));
-      outside.put("p95", percentile(latencies, 0.95));
-      outside.put("p99", percentile(latencies, 0.99));
-      outside.put("p999", percentile(latencies, 0.999));
-      outside.put("max", percentile(latencies, 1.0));
+      Map<String, Double> outside = probes.percentiles();
       Map<String, Double> sink = new LinkedHashMap<>();
       // Skip the first sample: its windows still hold the job's start.
       for (Map<String, Double> sample :
@@ -219,23 +151,20 @@ final class LatencyRun {
           seconds,
           sent,
           loadSeconds,
-          seenCount,
-          probeCount,
+          probes.seenCount(),
+          probes.sent(),
           format(outside.get("p99")),
           format(sink.get("p99")));
       return new Result(
-          rate, seconds, sent, sent / loadSeconds, probeCount, seenCount, outside, sink);
+          rate,
+          seconds,
+          sent,
+          sent / loadSeconds,
+          probes.sent(),
+          probes.seenCount(),
+          outside,
+          sink);
     }
-  }
-
-  /** Nearest-rank percentile; NaN when that rank was never seen (reported as "not reached"). */
-  static double percentile(long[] sorted, double q) {
-    if (sorted.length == 0) {
-      return Double.NaN;
-    }
-    int rank = (int) Math.ceil(q * sorted.length) - 1;
-    long value = sorted[Math.max(0, Math.min(sorted.length - 1, rank))];
-    return value == Long.MAX_VALUE ? Double.NaN : value;
   }
 
   static String format(Double value) {
