@@ -13,7 +13,9 @@
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
 #   TALLY_SERVE_PORT=8090  TALLY_PROMETHEUS_PORT=9090  TALLY_FLINK_METRICS_PORTS=9249-9251
-# Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4,
+# Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4 (per
+#   TaskManager), TALLY_FLINK_TASKMANAGERS=1 (2 or more: jobs spread over several TaskManager
+#   processes, services flink-taskmanager, flink-taskmanager-2, …),
 #   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
 #   leave Prometheus out (make bench does: its scrapes would cost the job CPU it measures).
@@ -33,6 +35,9 @@ PROMETHEUS_PORT="${TALLY_PROMETHEUS_PORT:-9090}"
 # Flink's Prometheus reporter: the JobManager takes the first free port, the TaskManager the next.
 FLINK_METRICS_PORTS="${TALLY_FLINK_METRICS_PORTS:-9249-9251}"
 FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
+FLINK_TASKMANAGERS="${TALLY_FLINK_TASKMANAGERS:-1}"
+[[ "$FLINK_TASKMANAGERS" =~ ^[1-9][0-9]*$ ]] \
+  || { echo "stack: TALLY_FLINK_TASKMANAGERS must be a number >= 1, got '$FLINK_TASKMANAGERS'" >&2; exit 2; }
 FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
 FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1536m}"
 KAFKA_HEAP="${TALLY_KAFKA_HEAP:-1g}"
@@ -42,7 +47,9 @@ PG_DATABASE=tally
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 # Start order; `down` goes the other way. tally-serve starts only with `serve`.
-SERVICES=(kafka valkey postgres flink-jobmanager flink-taskmanager prometheus tally-serve)
+TASKMANAGERS=(flink-taskmanager)
+for ((tm = 2; tm <= FLINK_TASKMANAGERS; tm++)); do TASKMANAGERS+=("flink-taskmanager-$tm"); done
+SERVICES=(kafka valkey postgres flink-jobmanager "${TASKMANAGERS[@]}" prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
 JAVA_OPENS=(
@@ -300,9 +307,9 @@ flink_resource_params() {
 }
 
 start_flink() {
-  local cp conf params jvm dynamic
-  if running flink-jobmanager && running flink-taskmanager; then
-    log "flink already running (jobmanager pid $(pid_of flink-jobmanager), taskmanager pid $(pid_of flink-taskmanager))"
+  local cp conf params jvm dynamic tm count=0
+  if running flink-jobmanager && all_taskmanagers_running; then
+    log "flink already running (jobmanager pid $(pid_of flink-jobmanager), taskmanager pids $(taskmanager_pids))"
     return
   fi
   cp="$(classpath flink)"
@@ -320,17 +327,30 @@ start_flink() {
       --configDir "$conf" --executionMode cluster $dynamic
     wait_for "Flink REST API on :$FLINK_REST_PORT" 90 flink-jobmanager flink_rest_up
   fi
-  if ! running flink-taskmanager; then
+  for tm in "${TASKMANAGERS[@]}"; do
+    count=$((count + 1))
+    running "$tm" && continue
     params="$(flink_resource_params "$cp" "$conf" GET_TM_RESOURCE_PARAMS)"
     jvm="$(echo "$params" | head -n 1)"
     dynamic="$(echo "$params" | tail -n 1)"
     # shellcheck disable=SC2086
-    launch flink-taskmanager java $jvm "${JAVA_OPENS[@]}" "-Dlog.file=$LOGS/flink-taskmanager.log" \
+    launch "$tm" java $jvm "${JAVA_OPENS[@]}" "-Dlog.file=$LOGS/$tm.log" \
       "-Dlog4j.configurationFile=file:$conf/log4j.properties" "-Dtally.stack=$STATE" -cp "$cp" \
       org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$conf" $dynamic
-    wait_for "a registered TaskManager" 90 flink-taskmanager flink_taskmanager_registered
-  fi
-  log "flink      jobmanager pid $(pid_of flink-jobmanager), taskmanager pid $(pid_of flink-taskmanager)  http://127.0.0.1:$FLINK_REST_PORT"
+    wait_for "$count registered TaskManager(s)" 90 "$tm" flink_taskmanagers_registered "$count"
+  done
+  log "flink      jobmanager pid $(pid_of flink-jobmanager), taskmanager pids $(taskmanager_pids)  http://127.0.0.1:$FLINK_REST_PORT"
+}
+
+all_taskmanagers_running() {
+  local tm
+  for tm in "${TASKMANAGERS[@]}"; do running "$tm" || return 1; done
+}
+
+taskmanager_pids() {
+  local tm pids=""
+  for tm in "${TASKMANAGERS[@]}"; do pids+="${pids:+ }$(pid_of "$tm")"; done
+  echo "$pids"
 }
 
 start_prometheus() {
@@ -370,8 +390,12 @@ YAML
 prometheus_ready() { curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
 
 flink_rest_up() { curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" >/dev/null 2>&1; }
-flink_taskmanager_registered() {
-  curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null | grep -q '"taskmanagers":[1-9]'
+# At least $1 TaskManagers registered with the JobManager.
+flink_taskmanagers_registered() {
+  local registered
+  registered="$(curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null \
+    | grep -o '"taskmanagers":[0-9]*' | cut -d: -f2)"
+  [ "${registered:-0}" -ge "$1" ]
 }
 
 stop_service() {
@@ -399,7 +423,7 @@ address_of() {
     valkey) echo "redis://127.0.0.1:$VALKEY_PORT" ;;
     postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
     flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
-    flink-taskmanager) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
+    flink-taskmanager*) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
     prometheus) echo "http://127.0.0.1:$PROMETHEUS_PORT (scrapes Flink on :$FLINK_METRICS_PORTS)" ;;
     tally-serve) echo "http://127.0.0.1:$SERVE_PORT/v1/ (only after: stack.sh serve)" ;;
   esac
@@ -433,7 +457,7 @@ start_service() {
     kafka) start_kafka ;;
     valkey) start_valkey ;;
     postgres) start_postgres ;;
-    flink-jobmanager | flink-taskmanager) start_flink ;;
+    flink-jobmanager | flink-taskmanager*) start_flink ;;
     prometheus) start_prometheus ;;
     tally-serve) cmd_serve ;;
   esac
