@@ -49,6 +49,12 @@ LOGS="$STATE/logs"
 # Start order; `down` goes the other way. tally-serve starts only with `serve`.
 TASKMANAGERS=(flink-taskmanager)
 for ((tm = 2; tm <= FLINK_TASKMANAGERS; tm++)); do TASKMANAGERS+=("flink-taskmanager-$tm"); done
+# Also those an earlier `up` started with a larger TALLY_FLINK_TASKMANAGERS: down and status see them.
+for pidfile in "$STATE"/pids/flink-taskmanager-*.pid; do
+  [ -e "$pidfile" ] || continue
+  tm="$(basename "$pidfile" .pid)"
+  [[ " ${TASKMANAGERS[*]} " == *" $tm "* ]] || TASKMANAGERS+=("$tm")
+done
 SERVICES=(kafka valkey postgres flink-jobmanager "${TASKMANAGERS[@]}" prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
