@@ -9,6 +9,7 @@ import dev.tally.common.generator.LoadRunner;
 import dev.tally.common.kafka.EventProducer;
 import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
+import dev.tally.common.kafka.TopicSpec;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import java.io.PrintStream;
@@ -476,7 +477,16 @@ public final class BenchMain implements Callable<Integer> {
               "Lane isolation: p0 probes alone for %d s, then while %,d daily bonuses (p2) drain",
               ISOLATION_ALONE_SECONDS, backlog);
           isolation.add(
-              laneIsolation(2, "none", liveJob, userCount, backlog, runner, rates, hunts));
+              laneIsolation(
+                  2,
+                  "none",
+                  liveJob,
+                  "tally-bench-live",
+                  userCount,
+                  backlog,
+                  runner,
+                  rates,
+                  hunts));
         }
       } finally {
         flink.cancel(liveJob);
@@ -497,7 +507,15 @@ public final class BenchMain implements Callable<Integer> {
           LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 4, watch, out);
           isolation.add(
               laneIsolation(
-                  4, "p2=" + p2Limit, limitedJob, userCount, backlog, runner, rates, hunts));
+                  4,
+                  "p2=" + p2Limit,
+                  limitedJob,
+                  "tally-bench-live-limited",
+                  userCount,
+                  backlog,
+                  runner,
+                  rates,
+                  hunts));
         } finally {
           flink.cancel(limitedJob);
         }
@@ -606,6 +624,7 @@ public final class BenchMain implements Callable<Integer> {
       int generation,
       String limit,
       String jobId,
+      String group,
       int userCount,
       long backlog,
       LatencyRun warmUp,
@@ -616,6 +635,9 @@ public final class BenchMain implements Callable<Integer> {
       out.printf("  warm-up (not recorded): %d s at %,d events/s%n", warmUpSeconds, rates.get(0));
       warmUp.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
     }
+    // The latency runs above may have left a backlog (the job cannot hold the highest rates):
+    // "alone" means with nothing left to read.
+    awaitCaughtUp(group, Duration.ofMinutes(10));
     Map<String, Object> round =
         new LaneIsolationRun(bootstrapServers, valkey, generation, out)
             .run(ISOLATION_ALONE_SECONDS, backlog, userCount, Duration.ofMinutes(10))
@@ -625,6 +647,42 @@ public final class BenchMain implements Callable<Integer> {
     row.put("p2Limit", limit);
     row.putAll(round);
     return row;
+  }
+
+  /**
+   * Waits until the job reading as {@code group} has read (and committed, at a checkpoint) all but
+   * 1,000 of the records the lane topics hold.
+   */
+  private void awaitCaughtUp(String group, Duration timeout) throws InterruptedException {
+    Properties props = new Properties();
+    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (Admin admin = Admin.create(props)) {
+      PositionResolver resolver = new PositionResolver(admin);
+      List<String> topics =
+          EventTopics.specs("", (short) 1, 0).stream().map(TopicSpec::name).toList();
+      long started = System.nanoTime();
+      while (true) {
+        // The committed offsets of the job's group trail by a checkpoint; the group is the
+        // job's own, so its lag is what is left.
+        long lag = 0;
+        Map<TopicPartition, Long> committed =
+            resolver.resolve(Position.parse("group:" + group), topics);
+        for (var entry : resolver.retained(topics).entrySet()) {
+          lag += entry.getValue().end() - committed.getOrDefault(entry.getKey(), 0L);
+        }
+        if (lag <= 1_000) {
+          out.printf(
+              "  caught up (lag %,d) after %.0f s%n", lag, (System.nanoTime() - started) / 1e9);
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              "the live job still had " + lag + " records to read after " + timeout);
+        }
+        Thread.sleep(2_000);
+      }
+    }
   }
 
   private List<String> jobArgs(String group, int generation, String start, String stop) {
