@@ -9,7 +9,6 @@ import dev.tally.common.generator.LoadRunner;
 import dev.tally.common.kafka.EventProducer;
 import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
-import dev.tally.common.kafka.TopicSpec;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import java.io.PrintStream;
@@ -659,17 +658,26 @@ public final class BenchMain implements Callable<Integer> {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (Admin admin = Admin.create(props)) {
       PositionResolver resolver = new PositionResolver(admin);
-      List<String> topics =
-          EventTopics.specs("", (short) 1, 0).stream().map(TopicSpec::name).toList();
+      // The lane topics only: nothing reads the dead-letter topic as this group.
+      List<String> topics = java.util.Arrays.stream(Lane.values()).map(l -> l.topic("")).toList();
       long started = System.nanoTime();
       while (true) {
         // The committed offsets of the job's group trail by a checkpoint; the group is the
         // job's own, so its lag is what is left.
+        // A partition without a committed offset has had nothing to read since the job started
+        // (it starts at latest): it adds no lag.
         long lag = 0;
-        Map<TopicPartition, Long> committed =
-            resolver.resolve(Position.parse("group:" + group), topics);
+        Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> committed;
+        try {
+          committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          throw new IllegalStateException("offsets of group " + group + ": " + e.getCause(), e);
+        }
         for (var entry : resolver.retained(topics).entrySet()) {
-          lag += entry.getValue().end() - committed.getOrDefault(entry.getKey(), 0L);
+          var offset = committed.get(entry.getKey());
+          if (offset != null) {
+            lag += Math.max(0, entry.getValue().end() - offset.offset());
+          }
         }
         if (lag <= 1_000) {
           out.printf(
