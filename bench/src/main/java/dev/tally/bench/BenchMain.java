@@ -462,11 +462,7 @@ public final class BenchMain implements Callable<Integer> {
             slice);
         rebuild = replayRebuild(flink, liveJob, slice);
         LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 2, live, out);
-        if (warmUpSeconds > 0 && !rates.isEmpty()) {
-          out.printf(
-              "  warm-up (not recorded): %d s at %,d events/s%n", warmUpSeconds, rates.get(0));
-          runner.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
-        }
+        warmUp(runner, userCount);
         for (int rate : rates) {
           latency.add(
               runner.run(rate, seconds, userCount, hunts, Duration.ofSeconds(drainSeconds)));
@@ -475,17 +471,7 @@ public final class BenchMain implements Callable<Integer> {
           step(
               "Lane isolation: p0 probes alone for %d s, then while %,d daily bonuses (p2) drain",
               ISOLATION_ALONE_SECONDS, backlog);
-          isolation.add(
-              laneIsolation(
-                  2,
-                  "none",
-                  liveJob,
-                  "tally-bench-live",
-                  userCount,
-                  backlog,
-                  runner,
-                  rates,
-                  hunts));
+          isolation.add(laneIsolation(2, "none", liveJob, "tally-bench-live", userCount, backlog));
         }
       } finally {
         flink.cancel(liveJob);
@@ -503,18 +489,11 @@ public final class BenchMain implements Callable<Integer> {
         try {
           JobWatch watch = new JobWatch(flink, limitedJob);
           watch.awaitRunning(120_000);
-          LatencyRun runner = new LatencyRun(bootstrapServers, valkey, 4, watch, out);
+          // A new job: it compiles its code first, like the live job did before its runs.
+          warmUp(new LatencyRun(bootstrapServers, valkey, 4, watch, out), userCount);
           isolation.add(
               laneIsolation(
-                  4,
-                  "p2=" + p2Limit,
-                  limitedJob,
-                  "tally-bench-live-limited",
-                  userCount,
-                  backlog,
-                  runner,
-                  rates,
-                  hunts));
+                  4, "p2=" + p2Limit, limitedJob, "tally-bench-live-limited", userCount, backlog));
         } finally {
           flink.cancel(limitedJob);
         }
@@ -618,22 +597,18 @@ public final class BenchMain implements Callable<Integer> {
 
   static final int ISOLATION_ALONE_SECONDS = 20;
 
-  /** One lane-isolation round against a running live job, warmed up first when it is new. */
-  private Map<String, Object> laneIsolation(
-      int generation,
-      String limit,
-      String jobId,
-      String group,
-      int userCount,
-      long backlog,
-      LatencyRun warmUp,
-      List<Integer> rates,
-      int hunts)
-      throws Exception {
-    if (generation != 2 && warmUpSeconds > 0 && !rates.isEmpty()) {
+  /** Load at the first rate for {@code --warm-up-seconds}, not recorded: a new job's start-up. */
+  private void warmUp(LatencyRun runner, int userCount) throws Exception {
+    if (warmUpSeconds > 0 && !rates.isEmpty()) {
       out.printf("  warm-up (not recorded): %d s at %,d events/s%n", warmUpSeconds, rates.get(0));
-      warmUp.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
+      runner.run(rates.get(0), warmUpSeconds, userCount, hunts, Duration.ofSeconds(5));
     }
+  }
+
+  /** One lane-isolation round against a running, warmed-up live job. */
+  private Map<String, Object> laneIsolation(
+      int generation, String limit, String jobId, String group, int userCount, long backlog)
+      throws Exception {
     // The latency runs above may have left a backlog (the job cannot hold the highest rates):
     // "alone" means with nothing left to read.
     awaitCaughtUp(group, Duration.ofMinutes(10));

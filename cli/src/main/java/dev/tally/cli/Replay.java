@@ -183,12 +183,7 @@ final class Replay implements AutoCloseable {
     requireRestartable(live, "repair");
     ReplayRange range = plan(live.topics(), bootstrap(live), live, from, null);
     uploadJar();
-    out.printf("stopping %s with a savepoint …%n", live);
-    out.flush();
-    awaitTasksRunning(live.id());
-    String savepoint =
-        flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
-    out.printf("savepoint: %s%n", savepoint);
+    String savepoint = stopWithSavepoint(live, live.toString());
     JobArguments args =
         withParallelism(
             live.args()
@@ -233,12 +228,7 @@ final class Replay implements AutoCloseable {
       throw new IllegalArgumentException("--parallelism must be >= 1, got " + parallelism);
     }
     uploadJar();
-    out.printf("stopping %s with a savepoint …%n", live);
-    out.flush();
-    awaitTasksRunning(live.id());
-    String savepoint =
-        flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
-    out.printf("savepoint: %s%n", savepoint);
+    String savepoint = stopWithSavepoint(live, live.toString());
     TallyJob rescaled =
         new TallyJob(live.id(), live.name(), withParallelism(live.args(), parallelism));
     String jobId = restart(rescaled, savepoint);
@@ -364,14 +354,8 @@ final class Replay implements AutoCloseable {
       out.flush();
       follow(next.id(), next.topics(), Map.of(), () -> endOffsets(live), readyLag, false);
       uploadJar();
-      out.printf(
-          "stopping the live job %s with a savepoint (generation %d freezes) …%n", live, from);
-      out.flush();
-      awaitTasksRunning(live.id());
       String savepoint =
-          flink.stopWithSavepoint(live.id(), settings.savepointDir(), settings.timeout());
-      out.printf("savepoint: %s%n", savepoint);
-      out.flush();
+          stopWithSavepoint(live, "the live job " + live + " (generation " + from + " freezes)");
       try {
         Map<TopicPartition, Long> frozenAt = endOffsets(live);
         follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
@@ -700,6 +684,21 @@ final class Replay implements AutoCloseable {
    * Refuses to act on a job whose published arguments lack secrets it was given inline (they are
    * redacted: {@link JobArguments#redacted()}), before anything is stopped.
    */
+  /**
+   * Stops a job with a savepoint once all its tasks run (Flink refuses a savepoint before), saying
+   * so; the savepoint's path.
+   */
+  private String stopWithSavepoint(TallyJob job, String what) {
+    out.printf("stopping %s with a savepoint …%n", what);
+    out.flush();
+    awaitTasksRunning(job.id());
+    String savepoint =
+        flink.stopWithSavepoint(job.id(), settings.savepointDir(), settings.timeout());
+    out.printf("savepoint: %s%n", savepoint);
+    out.flush();
+    return savepoint;
+  }
+
   /**
    * A replay's {@code --parallelism}: 0 keeps the live job's, else 1 … {@link
    * JobArguments#MAX_PARALLELISM}.

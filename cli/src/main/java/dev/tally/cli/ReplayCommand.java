@@ -43,6 +43,25 @@ import picocli.CommandLine.Spec;
     })
 final class ReplayCommand {
 
+  /** {@code --parallelism} of the job a repair or rebuild starts; 0 keeps the live job's. */
+  static final class NewParallelism {
+    @Option(
+        names = "--parallelism",
+        defaultValue = "0",
+        description =
+            "Parallelism of the new job, 1 to "
+                + JobArguments.MAX_PARALLELISM
+                + " (default: the live job's); restored from a savepoint, its keyed state (dedup"
+                + " ids, views) is redistributed over it.")
+    int value;
+
+    /** The value, refused (exit 2) outside 0 … {@link JobArguments#MAX_PARALLELISM}. */
+    int checked() {
+      Replay.requireParallelism(value);
+      return value;
+    }
+  }
+
   /** Where the cluster and the stores are, and how long to wait. */
   static final class Connection {
     @Option(
@@ -233,13 +252,7 @@ final class ReplayCommand {
         description = "Start position.")
     Position from;
 
-    @Option(
-        names = "--parallelism",
-        defaultValue = "0",
-        description =
-            "Parallelism of the new job (default: the live job's). "
-                + "Keyed state (dedup ids, views) is redistributed from the savepoint: a rescale.")
-    int parallelism;
+    @Mixin NewParallelism parallelism;
 
     @Option(names = "--no-wait", description = "Do not wait for the range to be read.")
     boolean noWait;
@@ -247,9 +260,9 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Replay.requireParallelism(parallelism);
+      int newParallelism = parallelism.checked();
       Replay replay = connection.replay(out);
-      replay.repair(connection.live(replay), from, parallelism, !noWait);
+      replay.repair(connection.live(replay), from, newParallelism, !noWait);
       return 0;
     }
   }
@@ -320,11 +333,7 @@ final class ReplayCommand {
             "Caught up when at most this many events are left to read (default: ${DEFAULT-VALUE}).")
     long readyLag;
 
-    @Option(
-        names = "--parallelism",
-        defaultValue = "0",
-        description = "Parallelism of the new job (default: the live job's).")
-    int parallelism;
+    @Mixin NewParallelism parallelism;
 
     @Option(names = "--no-wait", description = "Return once the job is submitted.")
     boolean noWait;
@@ -335,9 +344,10 @@ final class ReplayCommand {
       if (generation < 0) {
         throw new IllegalArgumentException("--generation must be >= 1 (0: the next one)");
       }
-      Replay.requireParallelism(parallelism);
+      int newParallelism = parallelism.checked();
       Replay replay = connection.replay(out);
-      replay.rebuild(connection.live(replay), from, to, generation, readyLag, parallelism, !noWait);
+      replay.rebuild(
+          connection.live(replay), from, to, generation, readyLag, newParallelism, !noWait);
       return 0;
     }
   }

@@ -58,12 +58,7 @@ class CacheCompletenessIT {
             .send(kafka.bootstrapServers(), setup.load(20_000, 0.05, 0.05, 0, 0.01));
     ExpectedViews before = ExpectedViews.fold(log.records());
 
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(setup.config, null),
-        ProjectionJob.productionSinks(setup.config),
-        setup.config);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(setup.config, null);
     JobClient job = env.executeAsync("cache-completeness");
     Reader reader = new Reader(setup, before);
     Thread readerThread = new Thread(reader, "cache-reader");

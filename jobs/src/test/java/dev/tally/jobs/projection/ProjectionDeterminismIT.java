@@ -84,12 +84,7 @@ class ProjectionDeterminismIT {
 
     // (a) Live: the job runs while the log is written, at a trickle.
     ProjectionConfig liveConfig = setup.variant(live, "determinism-live-" + live, 2, HORIZON);
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(liveConfig, null),
-        ProjectionJob.productionSinks(liveConfig),
-        liveConfig);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(liveConfig, null);
     JobClient liveJob = env.executeAsync("determinism-live");
     ProducedLog log = new ProducedLog();
     try {
@@ -182,12 +177,7 @@ class ProjectionDeterminismIT {
 
   private static void runBounded(ProjectionTestSetup setup, ProjectionConfig config)
       throws Exception {
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(config, OffsetsInitializer.latest()),
-        ProjectionJob.productionSinks(config),
-        config);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(config, OffsetsInitializer.latest());
     FlinkMiniCluster.awaitCompletion(env.executeAsync(config.groupId()), Duration.ofMinutes(5));
   }
 

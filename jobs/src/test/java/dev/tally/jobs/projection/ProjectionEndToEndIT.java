@@ -51,12 +51,8 @@ class ProjectionEndToEndIT {
             log.records().stream().filter(s -> s.record().kind() == RecordKind.DUPLICATE).count())
         .isGreaterThan(9_000);
 
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(setup.config, OffsetsInitializer.latest()),
-        ProjectionJob.productionSinks(setup.config),
-        setup.config);
+    StreamExecutionEnvironment env =
+        ProjectionTestSetup.job(setup.config, OffsetsInitializer.latest());
     FlinkMiniCluster.awaitCompletion(env.executeAsync("e2e"), Duration.ofMinutes(8));
 
     ServedViews.assertAllEqual(setup, expected);

@@ -87,12 +87,7 @@ class ProjectionFuzzIT {
 
     Configuration noRestarts = new Configuration();
     noRestarts.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(noRestarts);
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(setup.config, null),
-        ProjectionJob.productionSinks(setup.config),
-        setup.config);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(setup.config, null, noRestarts);
     JobClient job = env.executeAsync("fuzz");
     try {
       long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();

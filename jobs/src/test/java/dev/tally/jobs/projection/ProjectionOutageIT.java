@@ -57,12 +57,7 @@ class ProjectionOutageIT {
     restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
     restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 30);
     restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts);
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(setup.config, null),
-        ProjectionJob.productionSinks(setup.config),
-        setup.config);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(setup.config, null, restarts);
     JobClient job = env.executeAsync("outage");
     try {
       // The outages hit a job that has checkpoints to restart from. (Before its first checkpoint a

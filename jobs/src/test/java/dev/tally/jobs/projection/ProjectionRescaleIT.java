@@ -136,12 +136,7 @@ class ProjectionRescaleIT {
     ProjectionConfig config =
         setup.variant(
             setup.generation, setup.config.groupId(), parallelism, setup.config.dedupHorizon());
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(
-        env,
-        ProjectionTestSetup.sources(config, null),
-        ProjectionJob.productionSinks(config),
-        config);
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(config, null);
     StreamGraph graph = env.getStreamGraph();
     graph.setJobName("rescale-" + parallelism);
     if (savepoint != null) {

@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.api.connector.source.Source;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
  * One projection test's world: its own topics (prefix), Valkey generation and PostgreSQL schema on
@@ -118,6 +120,22 @@ final class ProjectionTestSetup {
           lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), stop));
     }
     return sources;
+  }
+
+  /**
+   * A fresh environment holding the whole job for {@code config} with the real sinks, its sources
+   * from earliest and bounded at {@code stop} (null: unbounded).
+   */
+  static StreamExecutionEnvironment job(ProjectionConfig config, OffsetsInitializer stop) {
+    return job(config, stop, new Configuration());
+  }
+
+  /** The same, on an environment with {@code flink} settings (e.g. a restart strategy). */
+  static StreamExecutionEnvironment job(
+      ProjectionConfig config, OffsetsInitializer stop, Configuration flink) {
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+    ProjectionJob.build(env, sources(config, stop), ProjectionJob.productionSinks(config), config);
+    return env;
   }
 
   /** A generation no other test of this JVM uses. */
