@@ -4,13 +4,14 @@ import dev.tally.common.views.ViewUpdate;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
@@ -29,9 +30,13 @@ import org.slf4j.LoggerFactory;
  * While the updates come from events more than ten seconds behind the log (a catch-up, a replay:
  * nobody waits for them), batches grow to {@code catchUpBatch} entries and wait up to {@code
  * catchUpDelay}, so more of them coalesce. With one batch in flight and twice a batch waiting, the
- * task waits for the store: backpressure, nothing dropped. Before every checkpoint barrier and at
- * the end of input the writer waits until everything it was given is written, so a checkpoint never
- * needs the buffer (at-least-once; the stores' version guard makes repeats harmless).
+ * task waits for the store: backpressure, nothing dropped. What a checkpoint barrier does depends
+ * on the {@link AtBarrier} mode: {@code WRITE_ALL} waits until everything the writer was given is
+ * written, so the checkpoint never needs the buffer; {@code CARRY_OVER} waits only for what the
+ * previous barrier left (long written, unless the store is slower than a checkpoint interval),
+ * sends what waits now without waiting for it, and puts everything unwritten in the checkpoint as
+ * writer state, written again after a restore. Either way at-least-once: the stores' version guard
+ * makes repeats harmless. At the end of input both wait until everything is written.
  *
  * <p>Failures the target calls transient are retried on the I/O thread with backoff ({@code
  * firstBackoff}, doubling, capped at {@code maxBackoff}) for up to {@code retries} attempts; then,
@@ -42,12 +47,26 @@ import org.slf4j.LoggerFactory;
  * endToEndLatencyMs}: from the Kafka append time of the event behind an update to the store
  * acknowledging it (the broker's and the TaskManager's wall clocks: keep them in sync).
  */
-final class BatchedWriter implements SinkWriter<ViewUpdate> {
+final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> {
 
   private static final Logger LOG = LoggerFactory.getLogger(BatchedWriter.class);
 
   /** Updates from events appended longer ago than this come from a catch-up, not live reads. */
   static final long BEHIND_MS = 10_000;
+
+  /** CARRY_OVER: how long closing waits to write what is still unwritten. */
+  static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
+
+  /** What a checkpoint barrier waits for (see the class comment). */
+  enum AtBarrier {
+    /** Everything given so far written: the checkpoint holds none of it. */
+    WRITE_ALL,
+    /**
+     * What the previous barrier left written; the rest goes into the checkpoint. The barrier does
+     * not wait for the store, so the task's events do not wait behind a commit either.
+     */
+    CARRY_OVER
+  }
 
   /** A store that takes batches. Its methods run on the writer's I/O thread only. */
   interface Target extends AutoCloseable {
@@ -90,9 +109,20 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   private final ProcessingTimeService time;
   private final MailboxExecutor mailbox;
   private final ExecutorService io;
+  private final AtBarrier atBarrier;
 
   private LinkedHashMap<ViewUpdate.Identity, ViewUpdate> waiting = new LinkedHashMap<>();
   private boolean inFlight;
+  private List<ViewUpdate> inFlightBatch = List.of();
+
+  /** Batches handed to the I/O thread, and of those the ones written. */
+  private long sentBatches;
+
+  private long writtenBatches;
+
+  /** CARRY_OVER: batches that must be written when the next barrier comes. */
+  private long dueAtNextBarrier;
+
   private boolean timerArmed;
   private boolean due;
 
@@ -119,8 +149,11 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
       ProcessingTimeService time,
       MailboxExecutor mailbox,
       MetricGroup metrics,
-      String threadName) {
+      String threadName,
+      AtBarrier atBarrier,
+      Collection<ViewUpdate> restored) {
     this.target = target;
+    this.atBarrier = atBarrier;
     this.maxBatch = maxBatch;
     this.maxDelayMs = Math.max(1, maxDelay.toMillis());
     this.catchUpBatch = Math.max(maxBatch, catchUpBatch);
@@ -143,6 +176,16 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
     this.calls = group.counter("storeCalls");
     this.applied = group.counter("updatesApplied");
     this.latency = group.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000));
+    if (!restored.isEmpty()) {
+      // What a checkpoint held unwritten: written first, as a catch-up batch.
+      behind = true;
+      for (ViewUpdate update : restored) {
+        waiting.merge(
+            update.coalesceKey(), update, (old, next) -> next.version >= old.version ? next : old);
+      }
+      timerArmed = true;
+      time.registerTimer(time.getCurrentProcessingTime(), firedAt -> onTimer());
+    }
   }
 
   @Override
@@ -187,11 +230,46 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   @Override
   public void flush(boolean endOfInput) throws IOException, InterruptedException {
     throwIfFailed();
+    if (atBarrier == AtBarrier.CARRY_OVER && !endOfInput) {
+      // What the previous barrier left must be written by now; then send what waits, unawaited.
+      while (writtenBatches < dueAtNextBarrier) {
+        if (!inFlight && !waiting.isEmpty()) {
+          send();
+        }
+        mailbox.yield();
+        throwIfFailed();
+      }
+      if (!waiting.isEmpty()) {
+        if (inFlight) {
+          due = true;
+        } else {
+          send();
+        }
+      }
+      dueAtNextBarrier = waiting.isEmpty() ? sentBatches : sentBatches + 1;
+      return;
+    }
     awaitInFlight();
     if (!waiting.isEmpty()) {
       send();
       awaitInFlight();
     }
+  }
+
+  /**
+   * Everything given and not yet known written, for the checkpoint (CARRY_OVER; WRITE_ALL has
+   * written it all in {@link #flush}). The batch in flight is included: it may fail yet, and a
+   * repeat is harmless.
+   */
+  @Override
+  public List<ViewUpdate> snapshotState(long checkpointId) {
+    if (inFlightBatch.isEmpty() && waiting.isEmpty()) {
+      return List.of();
+    }
+    List<ViewUpdate> unwritten = new ArrayList<>(inFlightBatch.size() + waiting.size());
+    unwritten.addAll(inFlightBatch);
+    unwritten.addAll(waiting.values());
+    return unwritten;
   }
 
   private void awaitInFlight() throws IOException, InterruptedException {
@@ -208,10 +286,17 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
     waiting = new LinkedHashMap<>(batch.size() * 4 / 3 + 16);
     due = false;
     inFlight = true;
+    inFlightBatch = batch;
+    sentBatches++;
     io.execute(
         () -> {
           Outcome outcome = writeWithRetries(batch);
-          mailbox.execute(() -> completed(outcome), "batch written to %s", target.describe());
+          try {
+            mailbox.execute(() -> completed(outcome), "batch written to %s", target.describe());
+          } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // The task is closing (see close()): nobody waits for the outcome any more.
+            LOG.debug("{}: a batch completed after its task closed", target.describe());
+          }
         });
   }
 
@@ -255,6 +340,7 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
   /** On the task thread. */
   private void completed(Outcome outcome) throws IOException {
     inFlight = false;
+    inFlightBatch = List.of();
     retried.inc(outcome.retries());
     if (outcome.failure() != null) {
       failure =
@@ -276,6 +362,7 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
         latency.update(now - update.sourceTimestamp);
       }
     }
+    writtenBatches++;
     batches.inc();
     calls.inc(outcome.written().calls());
     applied.inc(outcome.written().applied());
@@ -292,12 +379,44 @@ final class BatchedWriter implements SinkWriter<ViewUpdate> {
 
   @Override
   public void close() throws InterruptedException {
+    if (atBarrier == AtBarrier.CARRY_OVER && failure == null) {
+      // A job stopped with a savepoint (a cutover, a repair) leaves its store complete, not only
+      // its savepoint: what waits is written after the batch in flight, for up to CLOSE_WAIT.
+      // (After a failure or a kill, the last checkpoint has it: written again after the restart.)
+      List<ViewUpdate> rest = new ArrayList<>(waiting.values());
+      if (!rest.isEmpty()) {
+        io.execute(() -> writeOnClose(rest));
+      }
+      io.shutdown();
+      if (io.awaitTermination(CLOSE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        target.close();
+        return;
+      }
+      LOG.warn(
+          "{}: {} updates not written within {} s of closing; the last checkpoint holds them",
+          target.describe(),
+          rest.size() + inFlightBatch.size(),
+          CLOSE_WAIT.toSeconds());
+    }
     // Whatever is unwritten is re-read from the last checkpoint when the job restarts.
     io.shutdownNow();
     if (!io.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS)) {
       LOG.warn("{} writer thread did not stop within 10 s", target.describe());
     }
     target.close();
+  }
+
+  /** On the I/O thread, after the batch in flight: no retries, the checkpoint is the fallback. */
+  private void writeOnClose(List<ViewUpdate> rest) {
+    try {
+      target.write(rest);
+    } catch (Exception e) {
+      LOG.warn(
+          "{}: writing {} updates on close failed ({}); the last checkpoint holds them",
+          target.describe(),
+          rest.size(),
+          e.toString());
+    }
   }
 
   /** For tests: how many updates wait (distinct per entry and writer). */

@@ -23,11 +23,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>At every checkpoint barrier it reaches, it looks at the 64 completeness markers ({@link
  * CacheWarmer}). When some are gone (Valkey lost data, or the generation is new), it waits for the
- * second barrier after: by then the checkpoint after the loss has completed (one checkpoint at a
- * time), and every PostgreSQL writer of the job committed all it was given before that barrier — so
- * PostgreSQL holds everything Valkey was sent before the loss. Then it warms the missing tags from
- * PostgreSQL and marks them complete. Until then readers read PostgreSQL. A failed warm-up (say,
- * PostgreSQL down) is logged and tried again at the next barrier; it never fails the job.
+ * third barrier after: by then the second checkpoint after the loss has completed (one checkpoint
+ * at a time), and a PostgreSQL writer has committed, at each barrier, everything it was given
+ * before the barrier before ({@link BatchedWriter.AtBarrier#CARRY_OVER}) — so PostgreSQL holds
+ * everything Valkey was sent before the loss. Then it warms the missing tags from PostgreSQL and
+ * marks them complete. Until then readers read PostgreSQL. A failed warm-up (say, PostgreSQL down)
+ * is logged and tried again at the next barrier; it never fails the job.
  *
  * <p>Metrics ({@code tally} group): {@code cacheWarmUps}, {@code cacheIncompleteTags}.
  */
@@ -36,7 +37,7 @@ final class CacheWarden implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CacheWarden.class);
 
   /** Barriers to wait after seeing markers gone before reading PostgreSQL. */
-  static final int BARRIERS_BEFORE_WARM_UP = 2;
+  static final int BARRIERS_BEFORE_WARM_UP = 3;
 
   /** PostgreSQL, where a warm-up reads from. */
   public record Source(String jdbcUrl, String user, String password) implements Serializable {

@@ -8,13 +8,16 @@ import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.StatefulSinkWriter;
+import org.apache.flink.api.connector.sink2.SupportsWriterState;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
 import org.apache.flink.connector.jdbc.JdbcConnectionOptions;
 import org.apache.flink.connector.jdbc.datasource.connections.SimpleJdbcConnectionProvider;
+import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
  * Writes view updates to PostgreSQL in batches off the task thread ({@link BatchedWriter}): each
@@ -22,13 +25,21 @@ import org.apache.flink.connector.jdbc.datasource.connections.SimpleJdbcConnecti
  * PostgresViewStore#UPSERT_BATCH}) in its own transaction, on a connection kept by
  * flink-connector-jdbc's connection provider. Updates coalesce per entry and writer for {@code
  * interval} (or until {@code maxBatch} entries wait), so PostgreSQL sees each changed entry at most
- * about once per interval; before every checkpoint everything given is committed.
+ * about once per interval.
+ *
+ * <p>A checkpoint barrier does not wait for PostgreSQL ({@link
+ * BatchedWriter.AtBarrier#CARRY_OVER}): it waits only until what the previous barrier left is
+ * committed, and the checkpoint keeps what is still unwritten as writer state, written again after
+ * a restore. So a commit never holds up the task's events (the Valkey path's latency), and by the
+ * time a checkpoint completes PostgreSQL holds everything the job was given before the previous
+ * one.
  *
  * <p>Connection failures and PostgreSQL shutting down or not yet accepting connections are retried,
  * 1 s, 2 s, … apart, {@code retries} times; then, or at once for any other error, the task fails
  * and restarts from its checkpoint.
  */
-public final class PostgresSink implements Sink<ViewUpdate> {
+public final class PostgresSink
+    implements Sink<ViewUpdate>, SupportsWriterState<ViewUpdate, ViewUpdate> {
 
   /** While catching up: batches up to this many entries … (see {@link BatchedWriter}). */
   static final int CATCH_UP_BATCH = 50_000;
@@ -70,7 +81,13 @@ public final class PostgresSink implements Sink<ViewUpdate> {
   }
 
   @Override
-  public SinkWriter<ViewUpdate> createWriter(WriterInitContext context) {
+  public StatefulSinkWriter<ViewUpdate, ViewUpdate> createWriter(WriterInitContext context) {
+    return restoreWriter(context, List.of());
+  }
+
+  @Override
+  public StatefulSinkWriter<ViewUpdate, ViewUpdate> restoreWriter(
+      WriterInitContext context, Collection<ViewUpdate> unwritten) {
     return new BatchedWriter(
         new Target(connection, generation),
         maxBatch,
@@ -83,7 +100,14 @@ public final class PostgresSink implements Sink<ViewUpdate> {
         context.getProcessingTimeService(),
         context.getMailboxExecutor(),
         context.metricGroup(),
-        "postgres-writer " + context.getTaskInfo().getTaskNameWithSubtasks());
+        "postgres-writer " + context.getTaskInfo().getTaskNameWithSubtasks(),
+        BatchedWriter.AtBarrier.CARRY_OVER,
+        unwritten);
+  }
+
+  @Override
+  public SimpleVersionedSerializer<ViewUpdate> getWriterStateSerializer() {
+    return ViewUpdateStateSerializer.INSTANCE;
   }
 
   /** The statements, on the writer's I/O thread. */

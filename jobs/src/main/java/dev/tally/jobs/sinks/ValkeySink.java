@@ -139,7 +139,10 @@ public final class ValkeySink implements Sink<ViewUpdate> {
         context.getProcessingTimeService(),
         context.getMailboxExecutor(),
         context.metricGroup(),
-        "valkey-writer " + context.getTaskInfo().getTaskNameWithSubtasks());
+        "valkey-writer " + context.getTaskInfo().getTaskNameWithSubtasks(),
+        // Cheap here (batches wait milliseconds, not seconds), and the cache warden counts on it.
+        BatchedWriter.AtBarrier.WRITE_ALL,
+        List.of());
   }
 
   /** The script calls, on the writer's I/O thread. */

@@ -76,12 +76,12 @@ class ProjectionOutageIT {
 
       ExpectedViews expected = ExpectedViews.fold(log.records());
       for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
-        awaitEqual(
+        ServedViews.awaitEqual(
+            view.getKey() + " in Valkey",
             () -> ServedViews.valkey(setup.valkey, setup.generation, view.getKey()),
-            view.getValue());
-        awaitEqual(
-            () -> ServedViews.postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()),
-            view.getValue());
+            view.getValue(),
+            CONVERGENCE);
+        ServedViews.awaitPostgres(setup, view.getKey(), view.getValue(), CONVERGENCE);
       }
       assertThat(ServedViews.deadLetters(kafka, setup.deadLetterTopic()).keySet())
           .isEqualTo(expected.deadLetters);
@@ -101,23 +101,5 @@ class ProjectionOutageIT {
       Thread.sleep(100);
     }
     throw new AssertionError("fewer than " + count + " checkpoints completed within 2 minutes");
-  }
-
-  interface Read {
-    Map<String, Map<String, Long>> get() throws Exception;
-  }
-
-  /**
-   * Polls until the served view equals the expected one, then asserts it (with the diff if not).
-   */
-  private static void awaitEqual(Read served, Map<String, Map<String, Long>> expected)
-      throws Exception {
-    long deadline = System.nanoTime() + CONVERGENCE.toNanos();
-    Map<String, Map<String, Long>> latest = served.get();
-    while (!latest.equals(expected) && System.nanoTime() < deadline) {
-      Thread.sleep(500);
-      latest = served.get();
-    }
-    assertThat(latest).isEqualTo(expected);
   }
 }

@@ -41,6 +41,50 @@ final class ServedViews {
     }
   }
 
+  /** A view as one store serves it. */
+  interface Read {
+    Map<String, Map<String, Long>> get() throws Exception;
+  }
+
+  /** Polls until {@code served} equals {@code expected}, then asserts it (with the diff if not). */
+  static void awaitEqual(
+      String what, Read served, Map<String, Map<String, Long>> expected, Duration within)
+      throws Exception {
+    long deadline = System.nanoTime() + within.toNanos();
+    Map<String, Map<String, Long>> latest = served.get();
+    while (!latest.equals(expected) && System.nanoTime() < deadline) {
+      Thread.sleep(250);
+      latest = served.get();
+    }
+    assertThat(latest).as(what).isEqualTo(expected);
+  }
+
+  /** Waits until every view in Valkey equals the fold. */
+  static void awaitValkey(ProjectionTestSetup setup, ExpectedViews expected, Duration within)
+      throws Exception {
+    for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
+      awaitEqual(
+          view.getKey() + " in Valkey",
+          () -> valkey(setup.valkey, setup.generation, view.getKey()),
+          view.getValue(),
+          within);
+    }
+  }
+
+  /** Waits until one view in PostgreSQL equals {@code expected}. */
+  static void awaitPostgres(
+      ProjectionTestSetup setup,
+      String view,
+      Map<String, Map<String, Long>> expected,
+      Duration within)
+      throws Exception {
+    awaitEqual(
+        view + " in PostgreSQL",
+        () -> postgres(setup.schema.jdbcUrl(), setup.generation, view),
+        expected,
+        within);
+  }
+
   /** Every entry of a view and generation in Valkey: entry key → served fields (no _v, _w:). */
   static Map<String, Map<String, Long>> valkey(
       ValkeyEndpoint endpoint, int generation, String view) {
