@@ -43,6 +43,8 @@ FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
 FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1536m}"
 KAFKA_HEAP="${TALLY_KAFKA_HEAP:-1g}"
 FLINK_CHANGELOG="${TALLY_FLINK_CHANGELOG:-1}"
+PG_SHARED_BUFFERS="${TALLY_PG_SHARED_BUFFERS:-128MB}"
+PG_MAX_WAL_SIZE="${TALLY_PG_MAX_WAL_SIZE:-1GB}"
 [[ "$FLINK_CHANGELOG" =~ ^[01]$ ]] \
   || { echo "stack: TALLY_FLINK_CHANGELOG must be 1 (on) or 0 (off), got '$FLINK_CHANGELOG'" >&2; exit 2; }
 PG_USER=tally
@@ -243,7 +245,8 @@ start_postgres() {
   if [ "$(id -u)" -eq 0 ]; then wrap=(unshare -U); fi
   launch postgres "${wrap[@]}" "$bin/postgres" -D "$dir/data" -p "$PG_PORT" \
     -c listen_addresses=127.0.0.1 -c unix_socket_directories= \
-    -c shared_preload_libraries=pg_stat_statements
+    -c shared_preload_libraries=pg_stat_statements \
+    -c shared_buffers="$PG_SHARED_BUFFERS" -c max_wal_size="$PG_MAX_WAL_SIZE"
   wait_for "PostgreSQL on :$PG_PORT" 60 postgres "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
   if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
       "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'" | grep -q 1; then
