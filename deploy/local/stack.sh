@@ -18,7 +18,8 @@
 #   processes, services flink-taskmanager, flink-taskmanager-2, …),
 #   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_CHANGELOG=1 (0: checkpoints without the state changelog, each pausing the job while
-#   RocksDB flushes), TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
+#   RocksDB flushes), TALLY_PG_SHARED_BUFFERS=128MB and TALLY_PG_MAX_WAL_SIZE=1GB (PostgreSQL's own
+#   defaults; sizing experiments), TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
 #   leave Prometheus out (make bench does: its scrapes would cost the job CPU it measures).
 # Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
 set -euo pipefail
