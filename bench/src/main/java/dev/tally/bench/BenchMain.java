@@ -429,7 +429,7 @@ public final class BenchMain implements Callable<Integer> {
             Math.round(lastCheckpoint.dedupChainBytes() / idsAtCheckpoint * 1e6));
         cost.put(
             "rocksdbNote",
-            "full state size of the projection vertices (seen ids + user_score and leaderboard state) in the last checkpoint, over the distinct ids read when it completed");
+            "full state size of the projection vertices (seen ids + user_score and leaderboard state) in the last checkpoint, over the distinct ids read when it completed; with the state changelog on it also counts the changes logged since the last materialization, and the PostgreSQL writers' unwritten updates (chained in the same vertices): an upper bound of the RocksDB footprint, not the footprint");
       }
       result.put("cost", cost);
       out.printf("  cost: %s%n", cost);
