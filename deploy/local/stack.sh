@@ -364,7 +364,7 @@ start_flink() {
     launch "$tm" java $jvm "${JAVA_OPENS[@]}" "-Dlog.file=$LOGS/$tm.log" \
       "-Dlog4j.configurationFile=file:$conf/log4j.properties" "-Dtally.stack=$STATE" -cp "$cp" \
       org.apache.flink.runtime.taskexecutor.TaskManagerRunner --configDir "$conf" $dynamic
-    wait_for "$count registered TaskManager(s)" 90 "$tm" flink_taskmanagers_registered "$count"
+    wait_for "$count registered TaskManager(s)" 90 "$tm" flink_taskmanagers_registered "$cp" "$count"
   done
   log "flink      jobmanager pid $(pid_of flink-jobmanager), taskmanager pids $(taskmanager_pids)  http://127.0.0.1:$FLINK_REST_PORT"
 }
@@ -417,12 +417,13 @@ YAML
 prometheus_ready() { curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
 
 flink_rest_up() { curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" >/dev/null 2>&1; }
-# At least $1 TaskManagers registered with the JobManager.
+# At least $2 TaskManagers registered with the JobManager ($1: the Flink classpath; the REST reply is
+# parsed as JSON by deploy/local/tools/RegisteredTaskManagers.java).
 flink_taskmanagers_registered() {
   local registered
-  registered="$(curl -sf "http://127.0.0.1:$FLINK_REST_PORT/overview" 2>/dev/null \
-    | grep -o '"taskmanagers":[0-9]*' | cut -d: -f2)"
-  [ "${registered:-0}" -ge "$1" ]
+  registered="$(java -cp "$1" "$ROOT/deploy/local/tools/RegisteredTaskManagers.java" \
+    "http://127.0.0.1:$FLINK_REST_PORT" 2>/dev/null)" || return 1
+  [ "${registered:-0}" -ge "$2" ]
 }
 
 stop_service() {
