@@ -4,7 +4,9 @@
 #   - the PostgreSQL server (Debian's postgresql package),
 #   - curl (the local stack and the smoke check talk to Flink's REST API with it),
 #   - Prometheus and promtool (Debian's prometheus package: the local stack scrapes the job with
-#     it; the tests check the alert rules with promtool).
+#     it; the tests check the alert rules with promtool),
+#   - the PostgreSQL and Redis exporters for Prometheus (Debian's prometheus-postgres-exporter and
+#     prometheus-redis-exporter: the local stack's Prometheus scrapes PostgreSQL and Valkey too).
 # Does nothing when all are present. Uses sudo when not run as root.
 set -euo pipefail
 
@@ -17,10 +19,14 @@ have_valkey() { command -v valkey-server >/dev/null 2>&1 && command -v valkey-cl
 have_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
 have_curl() { command -v curl >/dev/null 2>&1; }
 have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+have_exporters() {
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 \
+    && command -v prometheus-redis-exporter >/dev/null 2>&1
+}
 valkey_version() { valkey-server --version | sed -E 's/.* v=([^ ]+).*/\1/'; }
 
-if have_valkey && have_postgres && have_curl && have_prometheus; then
-  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl and Prometheus present; nothing to install"
+if have_valkey && have_postgres && have_curl && have_prometheus && have_exporters; then
+  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl, Prometheus and its exporters present; nothing to install"
   exit 0
 fi
 
@@ -66,5 +72,19 @@ if ! have_prometheus; then
   fi
 fi
 
-have_valkey && have_postgres && have_curl && have_prometheus
+if ! have_exporters; then
+  echo "deps: installing the PostgreSQL and Redis/Valkey exporters for Prometheus"
+  $SUDO apt-get install -y -qq --no-install-recommends prometheus-postgres-exporter \
+    prometheus-redis-exporter
+  # As with Prometheus: the packages start system services; the local stack runs its own.
+  if command -v systemctl >/dev/null 2>&1; then
+    for unit in prometheus-postgres-exporter prometheus-redis-exporter; do
+      if systemctl is-active --quiet "$unit" 2>/dev/null; then
+        $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
+fi
+
+have_valkey && have_postgres && have_curl && have_prometheus && have_exporters
 echo "deps: ready (valkey-server $(valkey_version))"

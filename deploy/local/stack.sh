@@ -13,6 +13,7 @@
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
 #   TALLY_SERVE_PORT=8090  TALLY_PROMETHEUS_PORT=9090  TALLY_FLINK_METRICS_PORTS=9249-9251
+#   TALLY_PG_EXPORTER_PORT=9187  TALLY_VALKEY_EXPORTER_PORT=9121
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4 (per
 #   TaskManager), TALLY_FLINK_TASKMANAGERS=1 (2 or more: jobs spread over several TaskManager
 #   processes, services flink-taskmanager, flink-taskmanager-2, …),
@@ -20,7 +21,7 @@
 #   TALLY_FLINK_CHANGELOG=1 (0: checkpoints without the state changelog, each pausing the job while
 #   RocksDB flushes), TALLY_PG_SHARED_BUFFERS=128MB and TALLY_PG_MAX_WAL_SIZE=1GB (PostgreSQL's own
 #   defaults; sizing experiments), TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
-#   leave Prometheus out (make bench does: its scrapes would cost the job CPU it measures).
+#   leave Prometheus and the exporters out (make bench does: its scrapes would cost the job CPU it measures).
 # Kafka and Flink run from the jars Maven resolves (modules stack/kafka and stack/flink).
 set -euo pipefail
 
@@ -34,6 +35,8 @@ FLINK_REST_PORT="${TALLY_FLINK_REST_PORT:-8081}"
 FLINK_RPC_PORT="${TALLY_FLINK_RPC_PORT:-6123}"
 SERVE_PORT="${TALLY_SERVE_PORT:-8090}"
 PROMETHEUS_PORT="${TALLY_PROMETHEUS_PORT:-9090}"
+PG_EXPORTER_PORT="${TALLY_PG_EXPORTER_PORT:-9187}"
+VALKEY_EXPORTER_PORT="${TALLY_VALKEY_EXPORTER_PORT:-9121}"
 # Flink's Prometheus reporter: the JobManager takes the first free port, the TaskManager the next.
 FLINK_METRICS_PORTS="${TALLY_FLINK_METRICS_PORTS:-9249-9251}"
 FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
@@ -62,7 +65,8 @@ for pidfile in "$STATE"/pids/flink-taskmanager-*.pid; do
   tm="$(basename "$pidfile" .pid)"
   [[ " ${TASKMANAGERS[*]} " == *" $tm "* ]] || TASKMANAGERS+=("$tm")
 done
-SERVICES=(kafka valkey postgres flink-jobmanager "${TASKMANAGERS[@]}" prometheus tally-serve)
+SERVICES=(kafka valkey postgres flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
+  prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
 JAVA_OPENS=(
@@ -404,6 +408,12 @@ scrape_configs:
   - job_name: tally-serve
     static_configs:
       - targets: ['127.0.0.1:$SERVE_PORT']
+  - job_name: postgres
+    static_configs:
+      - targets: ['127.0.0.1:$PG_EXPORTER_PORT']
+  - job_name: valkey
+    static_configs:
+      - targets: ['127.0.0.1:$VALKEY_EXPORTER_PORT']
   - job_name: prometheus
     static_configs:
       - targets: ['127.0.0.1:$PROMETHEUS_PORT']
@@ -412,6 +422,31 @@ YAML
     --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --storage.tsdb.retention.time=2d
   wait_for "Prometheus on :$PROMETHEUS_PORT" 60 prometheus prometheus_ready
   log "prometheus pid $(pid_of prometheus)  http://127.0.0.1:$PROMETHEUS_PORT"
+}
+
+# Debian's exporters for PostgreSQL and Valkey (the Redis exporter speaks to Valkey), scraped by
+# the stack's Prometheus: connections, transactions, locks, memory, commands (docs/metrics.md).
+start_exporters() {
+  command -v prometheus-postgres-exporter >/dev/null && command -v prometheus-redis-exporter \
+    >/dev/null || die "the Prometheus exporters are not installed; run: make deps"
+  if ! running postgres-exporter; then
+    require_port_free postgres-exporter "$PG_EXPORTER_PORT" TALLY_PG_EXPORTER_PORT
+    mkdir -p "$STATE/postgres-exporter"
+    DATA_SOURCE_NAME="postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE?sslmode=disable" \
+      launch postgres-exporter prometheus-postgres-exporter \
+      --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT"
+    wait_for "the PostgreSQL exporter on :$PG_EXPORTER_PORT" 30 postgres-exporter \
+      port_open "$PG_EXPORTER_PORT"
+  fi
+  if ! running valkey-exporter; then
+    require_port_free valkey-exporter "$VALKEY_EXPORTER_PORT" TALLY_VALKEY_EXPORTER_PORT
+    mkdir -p "$STATE/valkey-exporter"
+    launch valkey-exporter prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$VALKEY_PORT" \
+      -web.listen-address "127.0.0.1:$VALKEY_EXPORTER_PORT"
+    wait_for "the Valkey exporter on :$VALKEY_EXPORTER_PORT" 30 valkey-exporter \
+      port_open "$VALKEY_EXPORTER_PORT"
+  fi
+  log "exporters  postgres pid $(pid_of postgres-exporter) :$PG_EXPORTER_PORT, valkey pid $(pid_of valkey-exporter) :$VALKEY_EXPORTER_PORT"
 }
 
 prometheus_ready() { curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
@@ -453,6 +488,8 @@ address_of() {
     flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
     flink-taskmanager*) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
     prometheus) echo "http://127.0.0.1:$PROMETHEUS_PORT (scrapes Flink on :$FLINK_METRICS_PORTS)" ;;
+    postgres-exporter) echo "http://127.0.0.1:$PG_EXPORTER_PORT/metrics" ;;
+    valkey-exporter) echo "http://127.0.0.1:$VALKEY_EXPORTER_PORT/metrics" ;;
     tally-serve) echo "http://127.0.0.1:$SERVE_PORT/v1/ (only after: stack.sh serve)" ;;
   esac
 }
@@ -464,7 +501,10 @@ cmd_up() {
   start_valkey
   start_postgres
   start_flink
-  if [ "${TALLY_PROMETHEUS:-1}" != 0 ]; then start_prometheus; fi
+  if [ "${TALLY_PROMETHEUS:-1}" != 0 ]; then
+    start_exporters
+    start_prometheus
+  fi
   log "up; state and logs under $STATE"
 }
 
@@ -487,6 +527,7 @@ start_service() {
     postgres) start_postgres ;;
     flink-jobmanager | flink-taskmanager*) start_flink ;;
     prometheus) start_prometheus ;;
+    postgres-exporter | valkey-exporter) start_exporters ;;
     tally-serve) cmd_serve ;;
   esac
 }

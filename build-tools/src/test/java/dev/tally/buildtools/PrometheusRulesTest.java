@@ -46,7 +46,7 @@ class PrometheusRulesTest {
   void theRulesAreValid() throws Exception {
     Run check = promtool("check", "rules", "alerts.yml");
     assertThat(check.exit()).as(check.output()).isZero();
-    assertThat(check.output()).contains("SUCCESS: 14 rules found");
+    assertThat(check.output()).contains("SUCCESS: 16 rules found");
   }
 
   @Test

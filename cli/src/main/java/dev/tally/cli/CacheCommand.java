@@ -91,7 +91,7 @@ final class CacheCommand {
         } else {
           out.printf(
               "generation %d: %d of %d tags incomplete in Valkey %s: readers use PostgreSQL for"
-                  + " them; the job refills them after two checkpoints, or run: tally cache warm%n",
+                  + " them; the job refills them after three checkpoints, or run: tally cache warm%n",
               generation, missing.size(), ViewKeys.TAGS, missing);
         }
         out.flush();

@@ -570,7 +570,7 @@ final class Replay implements AutoCloseable {
 
   /**
    * Readers of a generation whose Valkey cache is incomplete read PostgreSQL; the rebuild job marks
-   * it complete two checkpoints after it started. Waits for that; refused after {@code timeout}.
+   * it complete three checkpoints after it started. Waits for that; refused after {@code timeout}.
    */
   private void awaitCacheComplete(
       Generations generations, int next, Duration timeout, boolean force) {
