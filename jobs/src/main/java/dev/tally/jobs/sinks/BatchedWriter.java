@@ -388,7 +388,17 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
         io.execute(() -> writeOnClose(rest));
       }
       io.shutdown();
-      if (io.awaitTermination(CLOSE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      boolean written;
+      try {
+        written =
+            io.awaitTermination(CLOSE_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (InterruptedException cancelled) {
+        // A cancelled task: its I/O thread must not go on writing beside the next attempt.
+        io.shutdownNow();
+        target.close();
+        throw cancelled;
+      }
+      if (written) {
         target.close();
         return;
       }
