@@ -1,7 +1,5 @@
 package dev.tally.jobs.projection;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.decode.DeadLetterSerializer;
@@ -13,11 +11,15 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -32,12 +34,14 @@ final class ServedViews {
   /** Asserts that every view, in Valkey and in PostgreSQL, equals the expected fold. */
   static void assertAllEqual(ProjectionTestSetup setup, ExpectedViews expected) throws Exception {
     for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
-      assertThat(valkey(setup.valkey, setup.generation, view.getKey()))
-          .as(view.getKey() + " in Valkey")
-          .isEqualTo(view.getValue());
-      assertThat(postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()))
-          .as(view.getKey() + " in PostgreSQL")
-          .isEqualTo(view.getValue());
+      assertSame(
+          view.getKey() + " in Valkey",
+          valkey(setup.valkey, setup.generation, view.getKey()),
+          view.getValue());
+      assertSame(
+          view.getKey() + " in PostgreSQL",
+          postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()),
+          view.getValue());
     }
   }
 
@@ -56,7 +60,43 @@ final class ServedViews {
       Thread.sleep(250);
       latest = served.get();
     }
-    assertThat(latest).as(what).isEqualTo(expected);
+    assertSame(what, latest, expected);
+  }
+
+  /**
+   * Asserts that a served view equals the expected one; a failure names only the entries that
+   * differ (missing, unexpected, or with other values), not the whole views.
+   */
+  static void assertSame(
+      String what, Map<String, Map<String, Long>> served, Map<String, Map<String, Long>> expected) {
+    if (served.equals(expected)) {
+      return;
+    }
+    List<String> differences = new ArrayList<>();
+    Set<String> keys = new TreeSet<>(expected.keySet());
+    keys.addAll(served.keySet());
+    for (String key : keys) {
+      Map<String, Long> want = expected.get(key);
+      Map<String, Long> got = served.get(key);
+      if (!Objects.equals(want, got)) {
+        differences.add(key + ": expected " + want + ", served " + got);
+      }
+    }
+    int shown = Math.min(differences.size(), 25);
+    throw new AssertionError(
+        what
+            + ": "
+            + differences.size()
+            + " of "
+            + keys.size()
+            + " entries differ (served "
+            + served.size()
+            + ", expected "
+            + expected.size()
+            + ")"
+            + (shown < differences.size() ? "; the first " + shown : "")
+            + ":\n  "
+            + String.join("\n  ", differences.subList(0, shown)));
   }
 
   /** Waits until every view in Valkey equals the fold. */
