@@ -34,11 +34,11 @@ final class ServedViews {
   /** Asserts that every view, in Valkey and in PostgreSQL, equals the expected fold. */
   static void assertAllEqual(ProjectionTestSetup setup, ExpectedViews expected) throws Exception {
     for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
-      assertSame(
+      assertServedAsExpected(
           view.getKey() + " in Valkey",
           valkey(setup.valkey, setup.generation, view.getKey()),
           view.getValue());
-      assertSame(
+      assertServedAsExpected(
           view.getKey() + " in PostgreSQL",
           postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()),
           view.getValue());
@@ -60,14 +60,14 @@ final class ServedViews {
       Thread.sleep(250);
       latest = served.get();
     }
-    assertSame(what, latest, expected);
+    assertServedAsExpected(what, latest, expected);
   }
 
   /**
    * Asserts that a served view equals the expected one; a failure names only the entries that
    * differ (missing, unexpected, or with other values), not the whole views.
    */
-  static void assertSame(
+  static void assertServedAsExpected(
       String what, Map<String, Map<String, Long>> served, Map<String, Map<String, Long>> expected) {
     if (served.equals(expected)) {
       return;
