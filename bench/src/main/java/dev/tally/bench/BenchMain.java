@@ -12,6 +12,7 @@ import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -166,6 +167,22 @@ public final class BenchMain implements Callable<Integer> {
   Path jobJar;
 
   @Option(
+      names = "--versus-jar",
+      description =
+          "Ladder profile: a second jobs jar to compare with --job-jar on the same preloaded log:"
+              + " the rungs run with each jar in turn, A B B A (twice that with --rounds 4, …),"
+              + " and the run prints each rung's median per jar and their ratio.")
+  Path versusJar;
+
+  @Option(
+      names = "--rounds",
+      defaultValue = "2",
+      description =
+          "With --versus-jar: how many times each jar runs the rungs, in ABBA order (default:"
+              + " ${DEFAULT-VALUE}).")
+  int rounds;
+
+  @Option(
       names = "--parallelism",
       defaultValue = "2",
       description = "Job parallelism (default: ${DEFAULT-VALUE}).")
@@ -209,6 +226,20 @@ public final class BenchMain implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--profile '" + profile + "' is not one of full, quick, ladder");
+    }
+    if (versusJar != null) {
+      if (sizes != Profile.LADDER) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--versus-jar compares jars in the ladder profile only");
+      }
+      if (!Files.isRegularFile(versusJar)) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--versus-jar " + versusJar + ": no such file");
+      }
+      if (rounds < 1) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "--rounds must be >= 1, got " + rounds);
+      }
     }
     long n = events != null ? events : sizes.events;
     int userCount = users != null ? users : sizes.users;
@@ -278,6 +309,21 @@ public final class BenchMain implements Callable<Integer> {
                   : List.of("floor");
       step("Ladder: the job cut after each stage, bounded over the same log: %s", ladderRungs);
       String jarId = flink.uploadJar(jobJar);
+      if (versusJar != null) {
+        Ladder.Versus versus =
+            new Ladder(flink, jarId, out)
+                .versus(
+                    flink.uploadJar(versusJar),
+                    rounds,
+                    ladderRungs,
+                    n,
+                    i -> jobArgs("tally-bench-ladder-" + i, 100 + i, "earliest", "latest"));
+        result.put("versus", versus.toMap(jobJar.toString(), versusJar.toString()));
+        Path json =
+            new Report(results, markdown).writeVersus(runId, result, versus, jobJar, versusJar);
+        step("Wrote %s and two ladder rows (A, B) in %s", json, markdown);
+        return 0;
+      }
       List<Ladder.Rung> ladder =
           new Ladder(flink, jarId, out)
               .run(

@@ -30,6 +30,53 @@ final class Ladder {
     }
   }
 
+  /**
+   * Two jars' runs of the same rungs, in ABBA order.
+   *
+   * @param a the runs of the first jar, every round's rungs in order
+   * @param b the same for the second jar
+   */
+  record Versus(List<Rung> a, List<Rung> b) {
+
+    /** A rung's median rate over one jar's rounds. */
+    static double median(List<Rung> runs, String rung) {
+      double[] rates =
+          runs.stream()
+              .filter(r -> r.rung().equals(rung))
+              .mapToDouble(Rung::eventsPerSecond)
+              .sorted()
+              .toArray();
+      if (rates.length == 0) {
+        return Double.NaN;
+      }
+      int mid = rates.length / 2;
+      return rates.length % 2 == 1 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2;
+    }
+
+    Map<String, Object> toMap(String jarA, String jarB) {
+      Map<String, Object> map = new LinkedHashMap<>();
+      map.put("a", jarA);
+      map.put("b", jarB);
+      map.put("aRuns", a.stream().map(Rung::toMap).toList());
+      map.put("bRuns", b.stream().map(Rung::toMap).toList());
+      Map<String, Object> medians = new LinkedHashMap<>();
+      for (Rung run : a) {
+        if (!medians.containsKey(run.rung())) {
+          double ma = median(a, run.rung());
+          double mb = median(b, run.rung());
+          medians.put(
+              run.rung(),
+              Map.of(
+                  "aEventsPerSecond", BenchMain.round(ma),
+                  "bEventsPerSecond", BenchMain.round(mb),
+                  "bOverA", BenchMain.round(mb / ma)));
+        }
+      }
+      map.put("medians", medians);
+      return map;
+    }
+  }
+
   private final FlinkRestClient flink;
   private final String jarId;
   private final PrintStream out;
@@ -47,12 +94,58 @@ final class Ladder {
    */
   List<Rung> run(List<String> rungs, long events, IntFunction<List<String>> jobArgs)
       throws InterruptedException {
+    return run(jarId, "", rungs, 0, events, jobArgs);
+  }
+
+  /**
+   * Runs the rungs with this ladder's jar (A) and with {@code otherJarId} (B), {@code rounds} times
+   * each in ABBA order (A B B A A B B A …), so a drift over the run (a store growing with each
+   * rung's writes, a neighbour's load) weighs on both jars alike. Each run gets its own arguments
+   * (index over every run), hence its own consumer group and generation.
+   */
+  Versus versus(
+      String otherJarId,
+      int rounds,
+      List<String> rungs,
+      long events,
+      IntFunction<List<String>> jobArgs)
+      throws InterruptedException {
+    List<Rung> a = new ArrayList<>();
+    List<Rung> b = new ArrayList<>();
+    for (int round = 0; round < 2 * rounds; round++) {
+      boolean first = round % 4 == 0 || round % 4 == 3;
+      List<Rung> runs =
+          run(
+              first ? jarId : otherJarId,
+              first ? "A " : "B ",
+              rungs,
+              round * rungs.size(),
+              events,
+              jobArgs);
+      (first ? a : b).addAll(runs);
+    }
+    for (String rung : rungs) {
+      double ma = Versus.median(a, rung);
+      double mb = Versus.median(b, rung);
+      out.printf("  %-8s median A %,.0f, B %,.0f events/s: B/A %.3f%n", rung, ma, mb, mb / ma);
+    }
+    return new Versus(a, b);
+  }
+
+  private List<Rung> run(
+      String jar,
+      String label,
+      List<String> rungs,
+      int firstIndex,
+      long events,
+      IntFunction<List<String>> jobArgs)
+      throws InterruptedException {
     List<Rung> results = new ArrayList<>();
     for (int i = 0; i < rungs.size(); i++) {
       String rung = rungs.get(i);
       List<String> args = new ArrayList<>(List.of("--rung", rung));
-      args.addAll(jobArgs.apply(i));
-      String jobId = flink.run(jarId, ENTRY_CLASS, args, null, false);
+      args.addAll(jobArgs.apply(firstIndex + i));
+      String jobId = flink.run(jar, ENTRY_CLASS, args, null, false);
       JobWatch watch = new JobWatch(flink, jobId);
       while (true) {
         String state = watch.state();
@@ -68,8 +161,8 @@ final class Ladder {
       double seconds = (job.path("end-time").asLong() - job.path("start-time").asLong()) / 1000.0;
       Rung result = new Rung(rung, jobId, events, seconds, events / seconds);
       out.printf(
-          "  %-8s %,d events in %.1f s = %,.0f events/s%n",
-          rung, events, seconds, result.eventsPerSecond());
+          "  %s%-8s %,d events in %.1f s = %,.0f events/s%n",
+          label, rung, events, seconds, result.eventsPerSecond());
       results.add(result);
     }
     return results;

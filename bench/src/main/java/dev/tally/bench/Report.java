@@ -57,16 +57,53 @@ final class Report {
   /** A ladder run: the JSON file and a row in BENCHMARKS.md's ladder table. */
   Path writeLadder(String runId, Map<String, Object> result, List<Ladder.Rung> ladder)
       throws IOException {
+    Path json = writeJson(runId, result);
+    Map<String, Double> rates = new java.util.HashMap<>();
+    ladder.forEach(r -> rates.put(r.rung(), r.eventsPerSecond()));
+    insertLadderRow(result, "`" + result.get("command") + "`", rates);
+    return json;
+  }
+
+  /**
+   * An A/B ladder run ({@code --versus-jar}): one row per jar, each rung's median over the jar's
+   * rounds, the B row saying which jar it is.
+   */
+  Path writeVersus(
+      String runId, Map<String, Object> result, Ladder.Versus versus, Path jar, Path versusJar)
+      throws IOException {
+    Path json = writeJson(runId, result);
+    Map<String, Double> a = new java.util.HashMap<>();
+    Map<String, Double> b = new java.util.HashMap<>();
+    for (Ladder.Rung run : versus.a()) {
+      a.put(run.rung(), Ladder.Versus.median(versus.a(), run.rung()));
+      b.put(run.rung(), Ladder.Versus.median(versus.b(), run.rung()));
+    }
+    int rounds = versus.a().size() / Math.max(1, a.size());
+    // Inserted at the top: B first, so A reads above it.
+    insertLadderRow(
+        result, "B: `--versus-jar " + versusJar.getFileName() + "`, median of " + rounds, b);
+    insertLadderRow(
+        result, "A: `--job-jar " + jar.getFileName() + "`, median of " + rounds + " (ABBA)", a);
+    return json;
+  }
+
+  private Path writeJson(String runId, Map<String, Object> result) throws IOException {
     Files.createDirectories(results);
     Path json = results.resolve(runId + "-ladder.json");
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), result);
-    Map<String, Double> rates = new java.util.HashMap<>();
-    ladder.forEach(r -> rates.put(r.rung(), r.eventsPerSecond()));
+    return json;
+  }
+
+  private void insertLadderRow(
+      Map<String, Object> result, String command, Map<String, Double> rates) throws IOException {
     List<String> cells = new ArrayList<>();
     cells.add("");
     cells.add(result.get("date").toString().substring(0, 16).replace('T', ' '));
-    cells.add("`" + result.get("command") + "`");
-    cells.add(String.format("%,d", ladder.isEmpty() ? 0 : ladder.get(0).events()));
+    cells.add(command);
+    Object workload = result.get("workload");
+    Object events =
+        workload instanceof Map<?, ?> w && w.get("events") instanceof Number count ? count : 0L;
+    cells.add(String.format("%,d", ((Number) events).longValue()));
     for (String rung : RUNGS) {
       cells.add(rates.containsKey(rung) ? thousands(rates.get(rung)) : "—");
     }
@@ -76,7 +113,6 @@ final class Report {
             : "—");
     cells.add("");
     insertRow(LADDER_MARKER, LADDER_HEADER, String.join(" | ", cells).trim());
-    return json;
   }
 
   /** Adds a row at the top of the table under {@code marker}, creating the table if missing. */

@@ -110,6 +110,9 @@ end
 local channel = ARGV[1]
 local applied = 0
 local changed = {}
+-- Rankings whose cached rendering this call already deleted: once per call is enough (the call is
+-- atomic), and a batch holds many entries of the same hot ranking.
+local invalidated = {}
 local a = 2
 
 for i = 1, #KEYS / 3 do
@@ -161,8 +164,10 @@ for i = 1, #KEYS / 3 do
     if differs then
       changed[#changed + 1] = entry
       -- What depends on the entry: a cached rendering of its ranking (e.g. a top-N page).
-      if rank ~= '' then
-        redis.call('DEL', KEYS[3 * i])
+      local cache = KEYS[3 * i]
+      if rank ~= '' and not invalidated[cache] then
+        redis.call('DEL', cache)
+        invalidated[cache] = true
       end
     end
   end

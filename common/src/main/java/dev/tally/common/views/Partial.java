@@ -28,6 +28,7 @@ public final class Partial {
   private static final String FIELD_NAME = "[a-z][a-z0-9_]*";
 
   private final StringBuilder text = new StringBuilder();
+  private final List<Field> fields = new ArrayList<>(4);
 
   public static Partial builder() {
     return new Partial();
@@ -41,6 +42,10 @@ public final class Partial {
     return add(Op.MAX, field, value);
   }
 
+  public Partial min(String field, long value) {
+    return add(Op.MIN, field, value);
+  }
+
   public Partial add(Op op, String field, long value) {
     if (!validName(field)) {
       throw new IllegalArgumentException("field name '" + field + "' must match " + FIELD_NAME);
@@ -49,6 +54,7 @@ public final class Partial {
       text.append(';');
     }
     text.append(op.code()).append(':').append(field).append('=').append(value);
+    fields.add(new Field(op, field, value));
     return this;
   }
 
@@ -70,6 +76,14 @@ public final class Partial {
     return text.toString();
   }
 
+  /**
+   * The fields added so far, in order: what {@link #parse} of {@link #build} returns, without the
+   * parse (a view update carries both, so its writers never parse what was just built).
+   */
+  public List<Field> fields() {
+    return List.copyOf(fields);
+  }
+
   /** The fields of an encoded partial, in order. The one reader of the encoding. */
   public static List<Field> parse(String partial) {
     List<Field> fields = new ArrayList<>(4);
@@ -84,7 +98,7 @@ public final class Partial {
       }
       from = end + 1;
     }
-    return fields;
+    return java.util.Collections.unmodifiableList(fields);
   }
 
   private static Field field(String partial, int from, int end) {
@@ -95,17 +109,19 @@ public final class Partial {
           "partial field '" + partial.substring(from, end) + "' is not op:field=value");
     }
     return new Field(
-        op(partial.substring(from, colon)),
+        op(partial, from, colon),
         partial.substring(colon + 1, equals),
         Long.parseLong(partial, equals + 1, end, 10));
   }
 
-  private static Op op(String code) {
-    return switch (code) {
-      case "sum" -> Op.SUM;
-      case "max" -> Op.MAX;
-      case "min" -> Op.MIN;
-      default -> throw new IllegalArgumentException("unknown partial op '" + code + "'");
-    };
+  private static Op op(String partial, int from, int end) {
+    for (Op op : OPS) {
+      if (end - from == op.code.length() && partial.startsWith(op.code, from)) {
+        return op;
+      }
+    }
+    throw new IllegalArgumentException("unknown partial op '" + partial.substring(from, end) + "'");
   }
+
+  private static final Op[] OPS = Op.values();
 }

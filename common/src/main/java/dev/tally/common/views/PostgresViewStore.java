@@ -61,7 +61,7 @@ public final class PostgresViewStore {
   /** Binds an update to {@link #UPSERT}'s parameters. */
   public static void bind(PreparedStatement statement, ViewUpdate update, int generation)
       throws SQLException {
-    String[] json = json(update.partial);
+    String[] json = json(update.fields());
     statement.setInt(1, generation);
     statement.setString(2, update.view);
     statement.setString(3, update.key);
@@ -83,7 +83,7 @@ public final class PostgresViewStore {
     Long[] versions = new Long[n];
     for (int i = 0; i < n; i++) {
       ViewUpdate update = updates.get(i);
-      String[] json = json(update.partial);
+      String[] json = json(update.fields());
       text[0][i] = update.view;
       text[1][i] = update.key;
       text[2][i] = update.writer;
@@ -109,10 +109,10 @@ public final class PostgresViewStore {
   /**
    * The partial's fields and ops as JSON objects: {@code {"points":10}}, {@code {"points":"sum"}}.
    */
-  private static String[] json(String partial) {
+  private static String[] json(List<Partial.Field> partial) {
     StringBuilder fields = new StringBuilder("{");
     StringBuilder ops = new StringBuilder("{");
-    for (Partial.Field field : Partial.parse(partial)) {
+    for (Partial.Field field : partial) {
       if (fields.length() > 1) {
         fields.append(',');
         ops.append(',');

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,15 +71,32 @@ public final class ValkeyViewStore implements AutoCloseable {
    */
   public Result apply(List<ViewUpdate> updates) {
     Map<ViewUpdate.Identity, ViewUpdate> latest = coalesce(updates);
-    Map<Integer, List<ViewUpdate>> groups = new TreeMap<>();
-    for (ViewUpdate update : latest.values()) {
-      int group = cluster ? ViewKeys.tagOf(update) : 0;
-      groups.computeIfAbsent(group, g -> new ArrayList<>()).add(update);
+    return send(updates.size(), new ArrayList<>(latest.values()));
+  }
+
+  /**
+   * {@link #apply} for a batch that holds each entry and writer at most once (a sink writer's
+   * coalesced batch): the same, without coalescing it again.
+   */
+  public Result applyDistinct(List<ViewUpdate> updates) {
+    return send(updates.size(), updates);
+  }
+
+  private Result send(int given, List<ViewUpdate> distinct) {
+    Collection<List<ViewUpdate>> groups;
+    if (cluster) {
+      Map<Integer, List<ViewUpdate>> byTag = new TreeMap<>();
+      for (ViewUpdate update : distinct) {
+        byTag.computeIfAbsent(ViewKeys.tagOf(update), g -> new ArrayList<>()).add(update);
+      }
+      groups = byTag.values();
+    } else {
+      groups = List.of(distinct);
     }
     long applied = 0;
     long changed = 0;
     int callsNow = 0;
-    for (List<ViewUpdate> group : groups.values()) {
+    for (List<ViewUpdate> group : groups) {
       for (int from = 0; from < group.size(); from += maxPerCall) {
         List<ViewUpdate> chunk = group.subList(from, Math.min(group.size(), from + maxPerCall));
         List<Long> result = call(chunk);
@@ -88,7 +106,7 @@ public final class ValkeyViewStore implements AutoCloseable {
       }
     }
     calls += callsNow;
-    return new Result(updates.size(), latest.size(), applied, changed, callsNow);
+    return new Result(given, distinct.size(), applied, changed, callsNow);
   }
 
   /** Keeps, per entry and writer, the update with the highest version. */
@@ -123,7 +141,7 @@ public final class ValkeyViewStore implements AutoCloseable {
       args.add(bytes(update.writer));
       args.add(decimal(update.version));
       args.add(update.rankSet == null ? EMPTY : utf8(update.rankField + "|" + update.rankMember));
-      appendFields(update.partial, args);
+      appendFields(update.fields(), args);
     }
     if (sha == null) {
       sha = jedis.scriptLoad(SCRIPT_BYTES, keys.get(0));
@@ -139,9 +157,8 @@ public final class ValkeyViewStore implements AutoCloseable {
     return (List<Long>) reply;
   }
 
-  /** Appends "n, op, field, value, …" for an encoded partial ({@code op:field=value;…}). */
-  void appendFields(String partial, List<byte[]> args) {
-    List<Partial.Field> fields = Partial.parse(partial);
+  /** Appends "n, op, field, value, …" for a partial's fields. */
+  void appendFields(List<Partial.Field> fields, List<byte[]> args) {
     args.add(decimal(fields.size()));
     for (Partial.Field field : fields) {
       args.add(bytes(field.op().code()));

@@ -186,6 +186,33 @@ abstract class ValkeyViewStoreContract {
   }
 
   @Test
+  void everyChangedRankingsCacheIsDeletedInEachCallThatChangesIt() {
+    UnifiedJedis client = store.client();
+    String one = ViewKeys.rankCache(store.generation(), "leaderboard", "hunt-1");
+    String two = ViewKeys.rankCache(store.generation(), "leaderboard", "hunt-2");
+    client.set(one, "rendered");
+    client.set(two, "rendered");
+
+    store.apply(
+        List.of(
+            board("hunt-1", "u1", WRITER_A, 1, 10),
+            board("hunt-1", "u2", WRITER_A, 1, 30),
+            board("hunt-2", "u1", WRITER_A, 1, 5)));
+    assertThat(client.exists(one)).as("hunt-1's rendering").isFalse();
+    assertThat(client.exists(two)).as("hunt-2's rendering, in the same call").isFalse();
+
+    client.set(one, "rendered again");
+    store.apply(List.of(board("hunt-1", "u1", WRITER_A, 1, 10)));
+    assertThat(client.get(one))
+        .as("a version already held changes nothing")
+        .isEqualTo("rendered again");
+
+    store.apply(
+        List.of(board("hunt-1", "u1", WRITER_A, 2, 11), board("hunt-1", "u2", WRITER_A, 2, 31)));
+    assertThat(client.exists(one)).as("the next call that changes hunt-1").isFalse();
+  }
+
+  @Test
   void invalidationIsPublishedExactlyWhenAValueChanges() throws Exception {
     BlockingQueue<String> messages = new LinkedBlockingQueue<>();
     CountDownLatch subscribed = new CountDownLatch(1);

@@ -134,8 +134,8 @@ public final class ProjectionOptions {
       names = "--bundle-delay",
       defaultValue = "5ms",
       description =
-          "… or how long the first of them waits; 50 times that while the events are more than"
-              + " ten seconds behind the log (default: ${DEFAULT-VALUE}).")
+          "… or how long the first of them waits; up to 5 s while the events are more than ten"
+              + " seconds behind the log (catching up) (default: ${DEFAULT-VALUE}).")
   String bundleDelay;
 
   @Option(

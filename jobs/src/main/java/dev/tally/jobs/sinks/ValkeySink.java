@@ -161,7 +161,7 @@ public final class ValkeySink implements Sink<ViewUpdate> {
       if (store == null) {
         store = new ValkeyViewStore(endpoint, generation, MAX_PER_CALL);
       }
-      ValkeyViewStore.Result result = store.apply(batch);
+      ValkeyViewStore.Result result = store.applyDistinct(batch);
       return new BatchedWriter.Written(result.applied(), result.calls());
     }
 

@@ -65,12 +65,7 @@ public final class ActivityView implements CountView {
   @Override
   public ViewUpdate update(String entryKey, long count, ViewContext context) {
     return new ViewUpdate(
-        NAME,
-        entryKey,
-        context.partialWriter(),
-        count,
-        Partial.builder().sum("count", count).build(),
-        0);
+        NAME, entryKey, context.partialWriter(), count, Partial.builder().sum("count", count), 0);
   }
 
   /** The entry key of an event's type and minute. */

@@ -58,7 +58,7 @@ public final class LeaderboardView implements UserView<LeaderboardView.Standing>
             hunt + "|" + user,
             context.partialWriter(),
             standing.events,
-            Partial.builder().sum("points", standing.points).sum("events", standing.events).build(),
+            Partial.builder().sum("points", standing.points).sum("events", standing.events),
             0)
         .rankedIn(hunt, user, "points");
   }

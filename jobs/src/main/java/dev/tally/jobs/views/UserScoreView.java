@@ -66,8 +66,7 @@ public final class UserScoreView implements UserView<UserScoreView.Score> {
         Partial.builder()
             .sum("points", score.points)
             .sum("events", score.events)
-            .max("last_activity_ms", score.lastActivity)
-            .build(),
+            .max("last_activity_ms", score.lastActivity),
         0);
   }
 }
