@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * a query on the dashboard's Prometheus data source, every query is valid PromQL (Prometheus' own
  * parser, through {@code promtool check rules}), and every metric it names is one Tally documents
  * (docs/metrics.md) or records (deploy/prometheus/alerts.yml). That each query returns series while
- * the job runs was checked against the local stack's Prometheus (docs/metrics.md).
+ * the job runs is checked by {@code make observe} ({@code tally metrics check} against the local
+ * stack's Prometheus; CI runs it).
  */
 class GrafanaDashboardTest {
 

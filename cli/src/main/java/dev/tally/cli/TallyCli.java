@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
       FlinkCommand.class,
       VerifyCommand.class,
       ReplayCommand.class,
+      MetricsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class TallyCli {
