@@ -175,6 +175,16 @@ public final class BenchMain implements Callable<Integer> {
   Path versusJar;
 
   @Option(
+      names = "--versus-args",
+      split = " ",
+      description =
+          "Ladder profile: job options for B (with --versus-jar, or the same jar when it is"
+              + " absent), each replacing A's value of that option, e.g. \"--checkpoint-interval"
+              + " 30s\" or \"--parallelism 1\": a setting compared the way --versus-jar compares"
+              + " builds.")
+  List<String> versusArgs;
+
+  @Option(
       names = "--rounds",
       defaultValue = "2",
       description =
@@ -227,14 +237,19 @@ public final class BenchMain implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           new CommandLine(this), "--profile '" + profile + "' is not one of full, quick, ladder");
     }
-    if (versusJar != null) {
+    boolean versus = versusJar != null || versusArgs != null;
+    if (versus) {
       if (sizes != Profile.LADDER) {
         throw new CommandLine.ParameterException(
-            new CommandLine(this), "--versus-jar compares jars in the ladder profile only");
+            new CommandLine(this),
+            "--versus-jar and --versus-args compare in the ladder profile only");
       }
-      if (!Files.isRegularFile(versusJar)) {
+      if (versusJar != null && !Files.isRegularFile(versusJar)) {
         throw new CommandLine.ParameterException(
             new CommandLine(this), "--versus-jar " + versusJar + ": no such file");
+      }
+      if (versusArgs != null) {
+        overriding(List.of(), versusArgs); // refuses what is not --option value pairs
       }
       if (rounds < 1) {
         throw new CommandLine.ParameterException(
@@ -309,18 +324,27 @@ public final class BenchMain implements Callable<Integer> {
                   : List.of("floor");
       step("Ladder: the job cut after each stage, bounded over the same log: %s", ladderRungs);
       String jarId = flink.uploadJar(jobJar);
-      if (versusJar != null) {
-        Ladder.Versus versus =
+      if (versus) {
+        List<String> bArgs = versusArgs == null ? List.of() : versusArgs;
+        Path bJar = versusJar != null ? versusJar : jobJar;
+        Ladder.Versus runs =
             new Ladder(flink, jarId, out)
                 .versus(
-                    flink.uploadJar(versusJar),
+                    versusJar != null ? flink.uploadJar(versusJar) : jarId,
                     rounds,
                     ladderRungs,
                     n,
-                    i -> jobArgs("tally-bench-ladder-" + i, 100 + i, "earliest", "latest"));
-        result.put("versus", versus.toMap(jobJar.toString(), versusJar.toString()));
+                    i -> jobArgs("tally-bench-ladder-" + i, 100 + i, "earliest", "latest"),
+                    i ->
+                        overriding(
+                            jobArgs("tally-bench-ladder-" + i, 100 + i, "earliest", "latest"),
+                            bArgs));
+        Map<String, Object> compared = runs.toMap(jobJar.toString(), bJar.toString());
+        compared.put("bArgs", bArgs);
+        result.put("versus", compared);
         Path json =
-            new Report(results, markdown).writeVersus(runId, result, versus, jobJar, versusJar);
+            new Report(results, markdown)
+                .writeVersus(runId, result, runs, jobJar, versusJar, String.join(" ", bArgs));
         step("Wrote %s and two ladder rows (A, B) in %s", json, markdown);
         return 0;
       }
@@ -726,6 +750,33 @@ public final class BenchMain implements Callable<Integer> {
         "--stop", stop,
         "--checkpoint-interval", checkpointInterval,
         "--parallelism", Integer.toString(parallelism));
+  }
+
+  /**
+   * {@code args} with each {@code --option value} of {@code overrides} replacing that option's
+   * value (or added when absent).
+   */
+  static List<String> overriding(List<String> args, List<String> overrides) {
+    if (overrides.size() % 2 != 0) {
+      throw new IllegalArgumentException(
+          "--versus-args takes --option value pairs, got: " + String.join(" ", overrides));
+    }
+    List<String> out = new ArrayList<>(args);
+    for (int i = 0; i < overrides.size(); i += 2) {
+      String option = overrides.get(i);
+      if (!option.startsWith("--")) {
+        throw new IllegalArgumentException(
+            "--versus-args takes --option value pairs; '" + option + "' is not an option");
+      }
+      int at = out.indexOf(option);
+      if (at >= 0 && at + 1 < out.size()) {
+        out.set(at + 1, overrides.get(i + 1));
+      } else {
+        out.add(option);
+        out.add(overrides.get(i + 1));
+      }
+    }
+    return out;
   }
 
   private void applyTopics() {

@@ -98,17 +98,19 @@ final class Ladder {
   }
 
   /**
-   * Runs the rungs with this ladder's jar (A) and with {@code otherJarId} (B), {@code rounds} times
-   * each in ABBA order (A B B A A B B A …), so a drift over the run (a store growing with each
-   * rung's writes, a neighbour's load) weighs on both jars alike. Each run gets its own arguments
-   * (index over every run), hence its own consumer group and generation.
+   * Runs the rungs with this ladder's jar and {@code jobArgs} (A) and with {@code otherJarId} and
+   * {@code otherJobArgs} (B; the same jar to compare settings), {@code rounds} times each in ABBA
+   * order (A B B A A B B A …), so a drift over the run (a store growing with each rung's writes, a
+   * neighbour's load) weighs on both jars alike. Each run gets its own arguments (index over every
+   * run), hence its own consumer group and generation.
    */
   Versus versus(
       String otherJarId,
       int rounds,
       List<String> rungs,
       long events,
-      IntFunction<List<String>> jobArgs)
+      IntFunction<List<String>> jobArgs,
+      IntFunction<List<String>> otherJobArgs)
       throws InterruptedException {
     List<Rung> a = new ArrayList<>();
     List<Rung> b = new ArrayList<>();
@@ -121,7 +123,7 @@ final class Ladder {
               rungs,
               round * rungs.size(),
               events,
-              jobArgs);
+              first ? jobArgs : otherJobArgs);
       (first ? a : b).addAll(runs);
     }
     for (String rung : rungs) {

@@ -69,19 +69,26 @@ final class Report {
    * rounds, the B row saying which jar it is.
    */
   Path writeVersus(
-      String runId, Map<String, Object> result, Ladder.Versus versus, Path jar, Path versusJar)
+      String runId,
+      Map<String, Object> result,
+      Ladder.Versus versus,
+      Path jar,
+      Path versusJar,
+      String versusArgs)
       throws IOException {
     Path json = writeJson(runId, result);
     Map<String, Double> a = new java.util.HashMap<>();
-    Map<String, Double> b = new java.util.HashMap<>();
+    Map<String, Double> bRates = new java.util.HashMap<>();
     for (Ladder.Rung run : versus.a()) {
       a.put(run.rung(), Ladder.Versus.median(versus.a(), run.rung()));
-      b.put(run.rung(), Ladder.Versus.median(versus.b(), run.rung()));
+      bRates.put(run.rung(), Ladder.Versus.median(versus.b(), run.rung()));
     }
     int rounds = versus.a().size() / Math.max(1, a.size());
     // Inserted at the top: B first, so A reads above it.
-    insertLadderRow(
-        result, "B: `--versus-jar " + versusJar.getFileName() + "`, median of " + rounds, b);
+    String b =
+        (versusJar == null ? "" : "--versus-jar " + versusJar.getFileName())
+            + (versusArgs.isEmpty() ? "" : (versusJar == null ? "" : " ") + versusArgs);
+    insertLadderRow(result, "B: `" + b + "`, median of " + rounds, bRates);
     insertLadderRow(
         result, "A: `--job-jar " + jar.getFileName() + "`, median of " + rounds + " (ABBA)", a);
     return json;
