@@ -246,6 +246,8 @@ final class Replay implements AutoCloseable {
   /**
    * Starts a fresh job (empty state) that reads {@code from}..{@code to} into the next generation
    * while the live one keeps serving; waits until it has caught up when asked. Returns its id.
+   *
+   * @param checkpointInterval the new job's, or null for the live job's
    */
   String rebuild(
       TallyJob live,
@@ -254,6 +256,7 @@ final class Replay implements AutoCloseable {
       int generation,
       long readyLag,
       int parallelism,
+      java.time.Duration checkpointInterval,
       boolean wait) {
     requireRestartable(live, "rebuild");
     int served;
@@ -293,6 +296,9 @@ final class Replay implements AutoCloseable {
                 "--group-id",
                 live.args().value("--group-id", "tally-projection") + "-g" + generation);
     args = range.bounded() ? args.with("--stop", range.endSpec()) : args.without("--stop");
+    if (checkpointInterval != null) {
+      args = args.with("--checkpoint-interval", checkpointInterval.toMillis() + "ms");
+    }
     String jobId = submit(withParallelism(args, parallelism), null, false);
     out.printf(
         "rebuild job %s writes generation %d (readers stay on %d)%n", jobId, generation, served);

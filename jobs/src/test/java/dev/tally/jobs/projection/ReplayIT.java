@@ -250,8 +250,23 @@ class ReplayIT {
       String endSpec = Position.format(end);
       String bounded =
           world.cli(
-              "replay", "rebuild", "--from", "earliest", "--to", endSpec, "--generation", "5");
+              "replay",
+              "rebuild",
+              "--from",
+              "earliest",
+              "--to",
+              endSpec,
+              "--generation",
+              "5",
+              "--checkpoint-interval",
+              "3s");
       assertThat(bounded).contains("finished: the bounded range is read and written");
+      assertThat(world.publishedArgument(5, "--checkpoint-interval"))
+          .as("the rebuild job's own checkpoint interval")
+          .isEqualTo("3000ms");
+      assertThat(world.publishedArgument(1, "--checkpoint-interval"))
+          .as("the live job's, unchanged")
+          .isNotEqualTo("3000ms");
       ExpectedViews expectedFirst = ExpectedViews.fold(first.records());
       for (String view : expectedFirst.byView().keySet()) {
         assertThat(ServedViews.valkey(world.setup.valkey, 5, view))
@@ -267,6 +282,8 @@ class ReplayIT {
       assertThat(world.lastError).contains("has partitions 0..").doesNotContain("Exception");
       world.cliFails("replay", "plan", "--from", "sometime");
       assertThat(world.lastError).contains("accepted: earliest, latest, timestamp:");
+      world.cliFails("replay", "rebuild", "--checkpoint-interval", "soon");
+      assertThat(world.lastError).contains("--checkpoint-interval 'soon' is not a duration");
       assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
 
       // Secrets given inline are not published; replay refuses to restart such a job.
@@ -479,6 +496,19 @@ class ReplayIT {
       commandLine.setOut(new PrintWriter(out, true));
       commandLine.setErr(new PrintWriter(err, true));
       return commandLine.execute(all.toArray(String[]::new));
+    }
+
+    /** An option's value as the job writing {@code generation} published it (any state). */
+    String publishedArgument(int generation, String option) {
+      for (FlinkRestClient.Job job : flink.jobs()) {
+        dev.tally.common.flink.JobArguments args =
+            dev.tally.common.flink.JobArguments.fromParameters(
+                flink.userConfig(job.id()), job.id());
+        if (args.value("--generation", "1").equals(Integer.toString(generation))) {
+          return args.value(option, null);
+        }
+      }
+      throw new AssertionError("no job writes generation " + generation);
     }
 
     /** The generations the running jobs write (from their published arguments). */
