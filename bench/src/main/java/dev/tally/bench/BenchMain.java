@@ -185,6 +185,14 @@ public final class BenchMain implements Callable<Integer> {
   List<String> versusArgs;
 
   @Option(
+      names = "--job-args",
+      split = " ",
+      description =
+          "Job options for every job the run starts (catch-up, live, ladder; A and B alike), each"
+              + " replacing the bench's value of that option, e.g. \"--valkey-max-delay 20ms\".")
+  List<String> extraJobArgs;
+
+  @Option(
       names = "--rounds",
       defaultValue = "2",
       description =
@@ -256,6 +264,9 @@ public final class BenchMain implements Callable<Integer> {
             new CommandLine(this), "--rounds must be >= 1, got " + rounds);
       }
     }
+    if (extraJobArgs != null) {
+      overriding(List.of(), extraJobArgs); // refuses what is not --option value pairs
+    }
     long n = events != null ? events : sizes.events;
     int userCount = users != null ? users : sizes.users;
     int seconds = latencySeconds != null ? latencySeconds : sizes.latencySeconds;
@@ -264,7 +275,11 @@ public final class BenchMain implements Callable<Integer> {
     Map<String, Object> result = new LinkedHashMap<>();
     result.put("id", runId);
     result.put("date", started.toString());
-    result.put("command", command);
+    result.put(
+        "command",
+        extraJobArgs == null
+            ? command
+            : command + " --job-args \"" + String.join(" ", extraJobArgs) + "\"");
     result.put("profile", profile);
     result.put("machine", Machine.describe());
     FlinkRestClient flink = new FlinkRestClient(flinkRest);
@@ -739,6 +754,12 @@ public final class BenchMain implements Callable<Integer> {
   }
 
   private List<String> jobArgs(String group, int generation, String start, String stop) {
+    return overriding(
+        baseJobArgs(group, generation, start, stop),
+        extraJobArgs == null ? List.of() : extraJobArgs);
+  }
+
+  private List<String> baseJobArgs(String group, int generation, String start, String stop) {
     return List.of(
         "--bootstrap-servers", bootstrapServers,
         "--valkey", valkey,
@@ -759,14 +780,17 @@ public final class BenchMain implements Callable<Integer> {
   static List<String> overriding(List<String> args, List<String> overrides) {
     if (overrides.size() % 2 != 0) {
       throw new IllegalArgumentException(
-          "--versus-args takes --option value pairs, got: " + String.join(" ", overrides));
+          "--versus-args and --job-args take --option value pairs, got: "
+              + String.join(" ", overrides));
     }
     List<String> out = new ArrayList<>(args);
     for (int i = 0; i < overrides.size(); i += 2) {
       String option = overrides.get(i);
       if (!option.startsWith("--")) {
         throw new IllegalArgumentException(
-            "--versus-args takes --option value pairs; '" + option + "' is not an option");
+            "--versus-args and --job-args take --option value pairs; '"
+                + option
+                + "' is not an option");
       }
       int at = out.indexOf(option);
       if (at >= 0 && at + 1 < out.size()) {

@@ -120,14 +120,14 @@ public class ViewUpdate implements Serializable {
     @Override
     public boolean equals(Object o) {
       return o instanceof Identity other
-          && key.equals(other.key)
-          && view.equals(other.view)
-          && writer.equals(other.writer);
+          && Objects.equals(key, other.key)
+          && Objects.equals(view, other.view)
+          && Objects.equals(writer, other.writer);
     }
 
     @Override
     public int hashCode() {
-      return (view.hashCode() * 31 + key.hashCode()) * 31 + writer.hashCode();
+      return (Objects.hashCode(view) * 31 + Objects.hashCode(key)) * 31 + Objects.hashCode(writer);
     }
   }
 
