@@ -134,7 +134,7 @@ public final class ProjectionOptions {
       names = "--bundle-delay",
       defaultValue = "5ms",
       description =
-          "… or how long the first of them waits; up to 5 s while the events are more than ten"
+          "… or how long the first of them waits; up to 250 ms while the events are more than ten"
               + " seconds behind the log (catching up) (default: ${DEFAULT-VALUE}).")
   String bundleDelay;
 
