@@ -3,6 +3,7 @@ package dev.tally.bench;
 import dev.tally.cli.TallyCli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobArguments;
 import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.LoadGenerator;
 import dev.tally.common.generator.LoadRunner;
@@ -257,7 +258,7 @@ public final class BenchMain implements Callable<Integer> {
             new CommandLine(this), "--versus-jar " + versusJar + ": no such file");
       }
       if (versusArgs != null) {
-        overriding(List.of(), versusArgs); // refuses what is not --option value pairs
+        requirePairs("--versus-args", versusArgs);
       }
       if (rounds < 1) {
         throw new CommandLine.ParameterException(
@@ -265,7 +266,7 @@ public final class BenchMain implements Callable<Integer> {
       }
     }
     if (extraJobArgs != null) {
-      overriding(List.of(), extraJobArgs); // refuses what is not --option value pairs
+      requirePairs("--job-args", extraJobArgs);
     }
     long n = events != null ? events : sizes.events;
     int userCount = users != null ? users : sizes.users;
@@ -775,32 +776,27 @@ public final class BenchMain implements Callable<Integer> {
 
   /**
    * {@code args} with each {@code --option value} of {@code overrides} replacing that option's
-   * value (or added when absent).
+   * value (or added when absent), through the job's own argument model.
    */
   static List<String> overriding(List<String> args, List<String> overrides) {
-    if (overrides.size() % 2 != 0) {
-      throw new IllegalArgumentException(
-          "--versus-args and --job-args take --option value pairs, got: "
-              + String.join(" ", overrides));
-    }
-    List<String> out = new ArrayList<>(args);
+    JobArguments changed = new JobArguments(args);
     for (int i = 0; i < overrides.size(); i += 2) {
-      String option = overrides.get(i);
-      if (!option.startsWith("--")) {
-        throw new IllegalArgumentException(
-            "--versus-args and --job-args take --option value pairs; '"
-                + option
-                + "' is not an option");
-      }
-      int at = out.indexOf(option);
-      if (at >= 0 && at + 1 < out.size()) {
-        out.set(at + 1, overrides.get(i + 1));
-      } else {
-        out.add(option);
-        out.add(overrides.get(i + 1));
-      }
+      changed = changed.with(overrides.get(i), overrides.get(i + 1));
     }
-    return out;
+    return changed.list();
+  }
+
+  /** Refuses (exit 2) job options that are not {@code --option value} pairs. */
+  private void requirePairs(String name, List<String> options) {
+    boolean pairs = options.size() % 2 == 0;
+    for (int i = 0; pairs && i < options.size(); i += 2) {
+      pairs = options.get(i).startsWith("--");
+    }
+    if (!pairs) {
+      throw new CommandLine.ParameterException(
+          new CommandLine(this),
+          name + " takes --option value pairs, got: " + String.join(" ", options));
+    }
   }
 
   private void applyTopics() {

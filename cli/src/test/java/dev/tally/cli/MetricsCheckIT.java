@@ -27,6 +27,18 @@ class MetricsCheckIT {
 
   private static final String PREFIXES = "prometheus_,up,test:";
 
+  /** Rules that read series the self-scraping Prometheus has: every check passes. */
+  private static final String RULES =
+      """
+      groups:
+        - name: test
+          rules:
+            - record: test:up:sum
+              expr: sum(up)
+            - alert: SelfDown
+              expr: up{job="self"} == 0
+      """;
+
   private static Process prometheus;
   private static Path dir;
   private static String url;
@@ -39,16 +51,7 @@ class MetricsCheckIT {
       port = socket.getLocalPort();
     }
     url = "http://127.0.0.1:" + port;
-    writeRules(
-        """
-        groups:
-          - name: test
-            rules:
-              - record: test:up:sum
-                expr: sum(up)
-              - alert: SelfDown
-                expr: up{job="self"} == 0
-        """);
+    writeRules(RULES);
     Files.writeString(
         dir.resolve("prometheus.yml"),
         """
@@ -133,23 +136,27 @@ class MetricsCheckIT {
     return file;
   }
 
+  /** {@code tally metrics check} against this test's Prometheus, retrying for {@code wait}. */
+  private static TallyCliIT.Run check(String wait, Path dashboard) {
+    return tally(
+        "metrics",
+        "check",
+        "--prometheus",
+        url,
+        "--dashboard",
+        dashboard.toString(),
+        "--prefixes",
+        PREFIXES,
+        "--wait",
+        wait,
+        "--poll",
+        "1s");
+  }
+
   @Test
   void everyQueryAndRuleWithSeriesPassesAndAnEmptyPanelFails() throws Exception {
     reload();
-    TallyCliIT.Run good =
-        tally(
-            "metrics",
-            "check",
-            "--prometheus",
-            url,
-            "--dashboard",
-            dashboard("prometheus_build_info", "sum by (job) (up)").toString(),
-            "--prefixes",
-            PREFIXES,
-            "--wait",
-            "60s",
-            "--poll",
-            "1s");
+    TallyCliIT.Run good = check("60s", dashboard("prometheus_build_info", "sum by (job) (up)"));
     assertThat(good.exitCode()).as(good.out() + good.err()).isZero();
     assertThat(good.out())
         .contains("panel 'panel 0'")
@@ -158,16 +165,8 @@ class MetricsCheckIT {
         .contains("all 4 checks returned series");
 
     TallyCliIT.Run renamed =
-        tally(
-            "metrics",
-            "check",
-            "--prometheus",
-            url,
-            "--dashboard",
-            dashboard("prometheus_build_info", "rate(prometheus_no_such_metric_total[1m])")
-                .toString(),
-            "--prefixes",
-            PREFIXES);
+        check(
+            "0s", dashboard("prometheus_build_info", "rate(prometheus_no_such_metric_total[1m])"));
     assertThat(renamed.exitCode()).isEqualTo(1);
     assertThat(renamed.out())
         .contains("EMPTY")
@@ -188,35 +187,13 @@ class MetricsCheckIT {
         """);
     reload();
     try {
-      TallyCliIT.Run run =
-          tally(
-              "metrics",
-              "check",
-              "--prometheus",
-              url,
-              "--dashboard",
-              dashboard("prometheus_build_info").toString(),
-              "--prefixes",
-              PREFIXES,
-              "--wait",
-              "8s",
-              "--poll",
-              "1s");
+      TallyCliIT.Run run = check("8s", dashboard("prometheus_build_info"));
       assertThat(run.exitCode()).as(run.out()).isEqualTo(1);
       assertThat(run.out())
           .contains("EMPTY")
           .contains("alert SelfDownWrongLabel reads up{job=\"selff\"}");
     } finally {
-      writeRules(
-          """
-          groups:
-            - name: test
-              rules:
-                - record: test:up:sum
-                  expr: sum(up)
-                - alert: SelfDown
-                  expr: up{job="self"} == 0
-          """);
+      writeRules(RULES);
       reload();
     }
   }
