@@ -252,8 +252,11 @@ public final class ProjectionJob {
                 generatorContext ->
                     new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime());
+    // Bounded (a rebuild, --stop): the lane's source subtasks end together, or the admission's
+    // union state would have every checkpoint declined from the first one's end to the last's.
     return env.fromSource(
-            RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane)),
+            JointEndSource.endTogether(
+                RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane))),
             watermarks,
             "lane " + name)
         .uid(sourceUid(config.viewContext(name), config));

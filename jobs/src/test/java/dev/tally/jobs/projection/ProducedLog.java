@@ -8,7 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Generated records as sent to the real broker, each with the partition and offset it got: the
@@ -60,6 +65,39 @@ final class ProducedLog {
     }
     for (int i = 0; i < records.size(); i++) {
       RecordMetadata metadata = acks.get(i).join();
+      sent.add(new Sent(records.get(i), metadata.topic(), metadata.partition(), metadata.offset()));
+    }
+    return this;
+  }
+
+  /**
+   * Generates every record of {@code options} and sends it, whatever its key, to {@code partition}
+   * of its topic: the other partitions stay empty.
+   */
+  ProducedLog sendToPartition(String bootstrapServers, GeneratorOptions options, int partition) {
+    Properties properties = new Properties();
+    properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ProducerConfig.ACKS_CONFIG, "all");
+    List<GeneratedRecord> records = new ArrayList<>();
+    List<java.util.concurrent.Future<RecordMetadata>> acks = new ArrayList<>();
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(properties, new StringSerializer(), new ByteArraySerializer())) {
+      LoadGenerator generator = new LoadGenerator(options);
+      while (generator.hasNext()) {
+        GeneratedRecord record = generator.next();
+        records.add(record);
+        acks.add(
+            producer.send(
+                new ProducerRecord<>(record.topic(), partition, record.key(), record.value())));
+      }
+    }
+    for (int i = 0; i < records.size(); i++) {
+      RecordMetadata metadata;
+      try {
+        metadata = acks.get(i).get();
+      } catch (Exception e) {
+        throw new IllegalStateException("sending record " + i + " failed", e);
+      }
       sent.add(new Sent(records.get(i), metadata.topic(), metadata.partition(), metadata.offset()));
     }
     return this;
