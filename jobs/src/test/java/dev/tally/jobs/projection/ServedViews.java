@@ -38,11 +38,62 @@ final class ServedViews {
           view.getKey() + " in Valkey",
           valkey(setup.valkey, setup.generation, view.getKey()),
           view.getValue());
-      assertServedAsExpected(
-          view.getKey() + " in PostgreSQL",
-          postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey()),
-          view.getValue());
+      Map<String, Map<String, Long>> durable =
+          postgres(setup.schema.jdbcUrl(), setup.generation, view.getKey());
+      try {
+        assertServedAsExpected(view.getKey() + " in PostgreSQL", durable, view.getValue());
+      } catch (AssertionError differs) {
+        // Which writer wrote what, at which version: what a flake's report needs to be traced.
+        Set<String> keys = new TreeSet<>();
+        for (String key : union(durable.keySet(), view.getValue().keySet())) {
+          if (!Objects.equals(durable.get(key), view.getValue().get(key)) && keys.size() < 5) {
+            keys.add(key);
+          }
+        }
+        throw new AssertionError(
+            differs.getMessage()
+                + "\n rows of the first differing entries (entry, writer, version, partial):\n  "
+                + String.join(
+                    "\n  ",
+                    partialRows(setup.schema.jdbcUrl(), setup.generation, view.getKey(), keys)),
+            differs);
+      }
     }
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> all = new TreeSet<>(a);
+    all.addAll(b);
+    return all;
+  }
+
+  /** The stored partials of some entries of a view, one line per row. */
+  static List<String> partialRows(String jdbcUrl, int generation, String view, Set<String> keys)
+      throws Exception {
+    List<String> rows = new ArrayList<>();
+    try (Connection connection = DriverManager.getConnection(jdbcUrl, "tally", "");
+        java.sql.PreparedStatement query =
+            connection.prepareStatement(
+                "SELECT entry_key, writer, version, partial FROM view_partial"
+                    + " WHERE generation = ? AND view = ? AND entry_key = ANY (?)"
+                    + " ORDER BY entry_key, writer")) {
+      query.setInt(1, generation);
+      query.setString(2, view);
+      query.setArray(3, connection.createArrayOf("text", keys.toArray()));
+      try (java.sql.ResultSet result = query.executeQuery()) {
+        while (result.next()) {
+          rows.add(
+              result.getString(1)
+                  + " | "
+                  + result.getString(2)
+                  + " | v"
+                  + result.getLong(3)
+                  + " | "
+                  + result.getString(4));
+        }
+      }
+    }
+    return rows;
   }
 
   /** A view as one store serves it. */
