@@ -30,6 +30,8 @@ import java.util.List;
  * @param bundleSize events the projection operator holds before folding them
  * @param bundleDelay … or how long it holds the first of them
  * @param bufferTimeout how long a network buffer may wait to fill before it is sent
+ * @param checkpointIntervalBehind the checkpoint interval while a lane is behind the log (a
+ *     catch-up, a rebuild); a shorter one than {@code checkpointInterval} is taken as that
  * @param checkpointDir null to use the cluster's {@code execution.checkpointing.dir}
  * @param jdbcUrl null to run without the PostgreSQL sink
  * @param parallelism 0 to use the cluster's default
@@ -48,6 +50,7 @@ public record ProjectionConfig(
     Duration dedupHorizon,
     Duration dedupGrace,
     Duration checkpointInterval,
+    Duration checkpointIntervalBehind,
     String checkpointDir,
     Duration maxOutOfOrderness,
     Duration allowedLateness,
@@ -97,6 +100,10 @@ public record ProjectionConfig(
     require(positive(dedupHorizon), "--dedup-horizon must be > 0");
     require(!dedupGrace.isNegative(), "--dedup-grace must be >= 0");
     require(positive(checkpointInterval), "--checkpoint-interval must be > 0");
+    // Never shorter than the live interval (Flink refuses that; a rebuild may lengthen the latter).
+    if (checkpointIntervalBehind.compareTo(checkpointInterval) < 0) {
+      checkpointIntervalBehind = checkpointInterval;
+    }
     require(!maxOutOfOrderness.isNegative(), "--max-out-of-orderness must be >= 0");
     require(!allowedLateness.isNegative(), "--allowed-lateness must be >= 0");
     require(!maxEventLead.isNegative(), "--max-event-lead must be >= 0");

@@ -125,6 +125,9 @@ public final class ProjectionJob {
     // Flink derives by default (128 up to parallelism 85) differs above that and would refuse it.
     env.setMaxParallelism(JobArguments.MAX_PARALLELISM);
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    // While a lane source is behind the log (LaneSource): a catch-up is not slowed by barriers.
+    env.getCheckpointConfig()
+        .setCheckpointIntervalDuringBacklog(config.checkpointIntervalBehind().toMillis());
     // A network buffer goes out when full or after this long: Flink's 100 ms default would be
     // most of a live event's latency at moderate rates; under load buffers fill long before.
     env.setBufferTimeout(config.bufferTimeout().toMillis());
@@ -252,11 +255,10 @@ public final class ProjectionJob {
                 generatorContext ->
                     new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime());
-    // Bounded (a rebuild, --stop): the lane's source subtasks end together, or the admission's
-    // union state would have every checkpoint declined from the first one's end to the last's.
+    // Tells Flink when the lane is behind the log (checkpoints at --checkpoint-interval-behind
+    // then) and, bounded, has its subtasks end together (the admission's union state).
     return env.fromSource(
-            JointEndSource.endTogether(
-                RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane))),
+            LaneSource.of(RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane))),
             watermarks,
             "lane " + name)
         .uid(sourceUid(config.viewContext(name), config));

@@ -154,6 +154,15 @@ public final class ProjectionOptions {
   String checkpointInterval;
 
   @Option(
+      names = "--checkpoint-interval-behind",
+      description =
+          "Checkpoint interval while a lane reads records appended more than 10 s ago (a catch-up,"
+              + " a rebuild): every checkpoint empties the bundles and waits for the Valkey"
+              + " writers; a restart re-reads up to one interval. Never shorter than"
+              + " --checkpoint-interval (default: 3 × --checkpoint-interval, at least 60s).")
+  String checkpointIntervalBehind;
+
+  @Option(
       names = "--checkpoint-dir",
       description =
           "Checkpoint storage URI, e.g. file:///data/checkpoints (default: the cluster's).")
@@ -362,6 +371,9 @@ public final class ProjectionOptions {
         duration("--dedup-horizon", dedupHorizon),
         duration("--dedup-grace", dedupGrace),
         duration("--checkpoint-interval", checkpointInterval),
+        checkpointIntervalBehind == null
+            ? defaultIntervalBehind(duration("--checkpoint-interval", checkpointInterval))
+            : duration("--checkpoint-interval-behind", checkpointIntervalBehind),
         checkpointDir,
         duration("--max-out-of-orderness", maxOutOfOrderness),
         duration("--allowed-lateness", allowedLateness),
@@ -386,6 +398,15 @@ public final class ProjectionOptions {
         PointsRules.parse(points),
         parallelism,
         laneLimits());
+  }
+
+  /**
+   * Three live intervals, at least a minute: a catch-up's barriers are few, a restart's re-read
+   * short.
+   */
+  static Duration defaultIntervalBehind(Duration checkpointInterval) {
+    Duration three = checkpointInterval.multipliedBy(3);
+    return three.compareTo(Duration.ofMinutes(1)) >= 0 ? three : Duration.ofMinutes(1);
   }
 
   private java.util.Map<Lane, Integer> laneLimits() {

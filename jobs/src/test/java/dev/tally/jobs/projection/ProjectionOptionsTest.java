@@ -42,6 +42,25 @@ class ProjectionOptionsTest {
   }
 
   @Test
+  void theIntervalBehindTheLogIsThreeLiveOnesAtLeastAMinuteAndNeverShorterThanTheLiveOne() {
+    assertThat(parse().orElseThrow().checkpointIntervalBehind()).isEqualTo(Duration.ofMinutes(3));
+    assertThat(parse("--checkpoint-interval", "5s").orElseThrow().checkpointIntervalBehind())
+        .isEqualTo(Duration.ofMinutes(1));
+    assertThat(
+            parse("--checkpoint-interval", "10s", "--checkpoint-interval-behind", "45s")
+                .orElseThrow()
+                .checkpointIntervalBehind())
+        .isEqualTo(Duration.ofSeconds(45));
+    assertThat(
+            parse("--checkpoint-interval", "2min", "--checkpoint-interval-behind", "1min")
+                .orElseThrow()
+                .checkpointIntervalBehind())
+        .isEqualTo(Duration.ofMinutes(2));
+    assertThatThrownBy(() -> parse("--checkpoint-interval-behind", "soon"))
+        .hasMessageContaining("--checkpoint-interval-behind");
+  }
+
+  @Test
   void laneRateLimitsAreParsedPerLane() {
     ProjectionConfig config = parse("--max-records-per-second", "p2=5000,P1=20000").orElseThrow();
 

@@ -53,6 +53,17 @@ final class ProjectionTestSetup {
       ValkeyServer valkeyServer,
       PostgresServer postgres,
       Duration checkpointInterval) {
+    this(name, kafka, valkeyServer, postgres, checkpointInterval, checkpointInterval);
+  }
+
+  /** As above, checkpointing every {@code checkpointIntervalBehind} while a lane is behind. */
+  ProjectionTestSetup(
+      String name,
+      KafkaBroker kafka,
+      ValkeyServer valkeyServer,
+      PostgresServer postgres,
+      Duration checkpointInterval,
+      Duration checkpointIntervalBehind) {
     prefix = kafka.uniqueTopicName(name) + ".";
     generation = GENERATIONS.incrementAndGet();
     new TopicApplier(kafka.admin()).apply(EventTopics.specs(prefix, (short) 1, 0));
@@ -61,11 +72,13 @@ final class ProjectionTestSetup {
     valkey = ValkeyEndpoint.parse(valkeyServer.uri(), false, null);
     this.bootstrapServers = kafka.bootstrapServers();
     this.checkpointInterval = checkpointInterval;
+    this.checkpointIntervalBehind = checkpointIntervalBehind;
     config = variant(generation, "projection-" + prefix, 2, Duration.ofDays(7));
   }
 
   private final String bootstrapServers;
   private final Duration checkpointInterval;
+  private final Duration checkpointIntervalBehind;
 
   /**
    * This test's job configuration with its own generation, consumer group, parallelism and dedup
@@ -86,6 +99,7 @@ final class ProjectionTestSetup {
         horizon,
         Duration.ofDays(1),
         checkpointInterval,
+        checkpointIntervalBehind,
         null,
         Duration.ofSeconds(2),
         ALLOWED_LATENESS,

@@ -28,12 +28,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * A bounded run (a rebuild, {@code --stop}) checkpoints until its end, even while some of a lane's
- * source subtasks have nothing left to read and others are still reading: the admission's union
- * state would otherwise have Flink decline every checkpoint in between.
+ * What a lane's source ({@link LaneSource}) does for checkpoints: a bounded run (a rebuild, {@code
+ * --stop}) checkpoints until its end, even while some of a lane's source subtasks have nothing left
+ * to read and others are still reading (the admission's union state would otherwise have Flink
+ * decline every checkpoint in between); and a lane reading records appended long ago checkpoints at
+ * the interval for being behind.
  */
 @ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
-class BoundedRunCheckpointsIT {
+class LaneSourceIT {
 
   @RegisterExtension static final MiniClusterExtension FLINK = FlinkMiniCluster.extension();
 
@@ -54,24 +56,9 @@ class BoundedRunCheckpointsIT {
     // given only empty partitions is done at once, the other reads for seconds.
     ProducedLog log =
         new ProducedLog().sendToPartition(kafka.bootstrapServers(), setup.warmUp(), 0);
-    ExpectedViews expected = ExpectedViews.fold(log.records());
 
-    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    ProjectionTestSetup.sources(setup.config, OffsetsInitializer.latest())
-        .forEach(
-            (lane, source) ->
-                sources.put(lane, RateLimitedSource.limit(source, RECORDS_PER_SECOND)));
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-    ProjectionJob.build(env, sources, ProjectionJob.productionSinks(setup.config), setup.config);
-    JobClient job = env.executeAsync("bounded-end");
-    FlinkMiniCluster.awaitCompletion(job, Duration.ofMinutes(4));
+    CheckpointStatsCounts checkpoints = runBounded(setup, miniCluster);
 
-    CheckpointStatsCounts checkpoints =
-        miniCluster
-            .getArchivedExecutionGraph(job.getJobID())
-            .get()
-            .getCheckpointStatsSnapshot()
-            .getCounts();
     // Reading lasts seconds (the rate limit); without the joint end, only the checkpoints before
     // the idle subtasks were done could complete (1 of 65 here, before the fix). What still fails
     // are the checkpoints triggered in the moment between two subtasks of a vertex finishing.
@@ -81,6 +68,52 @@ class BoundedRunCheckpointsIT {
             checkpoints.getNumberOfFailedCheckpoints())
         .isGreaterThanOrEqualTo(8)
         .isGreaterThan(checkpoints.getNumberOfFailedCheckpoints());
-    ServedViews.assertAllEqual(setup, expected);
+    ServedViews.assertAllEqual(setup, ExpectedViews.fold(log.records()));
+  }
+
+  @Test
+  @Timeout(300)
+  void aLaneBehindTheLogCheckpointsAtTheIntervalForBeingBehind(
+      KafkaBroker kafka,
+      ValkeyServer valkey,
+      PostgresServer postgres,
+      @InjectMiniCluster MiniCluster miniCluster)
+      throws Exception {
+    ProjectionTestSetup setup =
+        new ProjectionTestSetup(
+            "behind", kafka, valkey, postgres, Duration.ofMillis(200), Duration.ofHours(1));
+    ProducedLog log =
+        new ProducedLog().sendToPartition(kafka.bootstrapServers(), setup.warmUp(), 0);
+    // Read once every record is older than the threshold: each lane is behind from its first.
+    Thread.sleep(LaneSource.BEHIND_MS + 1_000);
+
+    CheckpointStatsCounts checkpoints = runBounded(setup, miniCluster);
+
+    // The same ~10 s read as above, where every 200 ms gave dozens: now none while the lanes are
+    // behind, only those before the first records and after the last (the final one).
+    assertThat(checkpoints.getNumberOfCompletedCheckpoints())
+        .as("checkpoints completed in a read behind the log")
+        .isGreaterThanOrEqualTo(1)
+        .isLessThanOrEqualTo(4);
+    ServedViews.assertAllEqual(setup, ExpectedViews.fold(log.records()));
+  }
+
+  /** The projection over everything in the topics now, each lane limited, to its end. */
+  private static CheckpointStatsCounts runBounded(
+      ProjectionTestSetup setup, MiniCluster miniCluster) throws Exception {
+    Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
+    ProjectionTestSetup.sources(setup.config, OffsetsInitializer.latest())
+        .forEach(
+            (lane, source) ->
+                sources.put(lane, RateLimitedSource.limit(source, RECORDS_PER_SECOND)));
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    ProjectionJob.build(env, sources, ProjectionJob.productionSinks(setup.config), setup.config);
+    JobClient job = env.executeAsync(setup.prefix);
+    FlinkMiniCluster.awaitCompletion(job, Duration.ofMinutes(4));
+    return miniCluster
+        .getArchivedExecutionGraph(job.getJobID())
+        .get()
+        .getCheckpointStatsSnapshot()
+        .getCounts();
   }
 }

@@ -7,11 +7,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import javax.annotation.Nullable;
+import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.api.connector.source.SourceEvent;
+import org.apache.flink.api.connector.source.SourceOutput;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.api.connector.source.SourceSplit;
@@ -22,43 +24,61 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
- * A bounded source whose subtasks end together: a subtask that has read all its splits waits, idle,
- * until every subtask of the source has, and then they all end.
+ * A lane's source as the projection reads it: the wrapped source, which also tells Flink when it is
+ * behind the log, and whose subtasks, when it is bounded, end together.
  *
- * <p>Why: a lane's admission ({@link AdmitEvents}), chained to the source, checkpoints its
- * partition clocks as union list state, and Flink declines every checkpoint of a vertex with union
- * state while some of its subtasks have finished and others have not (the finished ones' union
- * state would be missing from the checkpoint). Without this, a bounded run (a rebuild, {@code
- * --stop}) takes no checkpoint from the moment its first source subtask is done — immediately when
- * a subtask has no partition — until its last one is. Waiting costs nothing: the waiting subtask
- * has nothing left to read, and its final watermark only comes later (watermarks drop count-view
- * minutes that can no longer change; no decision depends on them).
+ * <p><b>Behind.</b> A subtask reading records appended more than {@link #BEHIND_MS} ago (a
+ * catch-up, a rebuild, a replay) is behind until it reads records appended less than half that ago.
+ * While any subtask of any source is behind, Flink checkpoints at {@code
+ * execution.checkpointing.interval-during-backlog} instead of {@code
+ * execution.checkpointing.interval} (the job's {@code --checkpoint-interval-behind}): a catch-up is
+ * not slowed by a live job's short interval (every checkpoint empties the bundles and waits for the
+ * Valkey writers), and nobody waits for its events anyway. Which records are behind is judged by
+ * their Kafka timestamps (the lane topics' append times) against this machine's clock; it only
+ * changes when checkpoints are taken, never what the views hold.
+ *
+ * <p><b>Ending together.</b> A subtask of a bounded source that has read all its splits waits,
+ * idle, until every subtask of the source has, and then they all end. A lane's admission ({@link
+ * AdmitEvents}), chained to the source, checkpoints its partition clocks as union list state, and
+ * Flink declines every checkpoint of a vertex with union state while some of its subtasks have
+ * finished and others have not (the finished ones' union state would be missing from the
+ * checkpoint). Without this, a bounded run (a rebuild, {@code --stop}) takes no checkpoint from the
+ * moment its first source subtask is done — immediately when a subtask has no partition — until its
+ * last one is. Waiting costs nothing: the waiting subtask has nothing left to read, and its final
+ * watermark only comes later (watermarks drop count-view minutes that can no longer change; no
+ * decision depends on them).
  *
  * <p>The splits, offsets, checkpoints and serializers are the wrapped source's, unchanged (same
- * uid, same state: a job restores across adding or removing this wrapper). Which subtasks are done
- * is not checkpointed: after a restore every subtask reads on and says so again.
+ * uid, same state: a job restores across adding or removing this wrapper). Which subtasks are
+ * behind or done is not checkpointed: after a restore every subtask reads on and says so again.
  */
-final class JointEndSource<T, S extends SourceSplit, E>
+final class LaneSource<T, S extends SourceSplit, E>
     implements Source<T, S, E>, ResultTypeQueryable<T> {
 
   private static final long serialVersionUID = 1L;
 
+  /** Records appended longer ago than this are being caught up on, not read live. */
+  static final long BEHIND_MS = ProjectLane.BEHIND_MS;
+
   private final Source<T, S, E> source;
 
-  private JointEndSource(Source<T, S, E> source) {
+  private LaneSource(Source<T, S, E> source) {
     this.source = source;
   }
 
-  /** {@code source} with its subtasks ending together when it is bounded; else itself. */
-  static <T> Source<T, ?, ?> endTogether(Source<T, ?, ?> source) {
-    return source.getBoundedness() == Boundedness.BOUNDED ? wrap(source) : source;
+  /** {@code source} as a lane reads it (see the class comment). */
+  static <T> Source<T, ?, ?> of(Source<T, ?, ?> source) {
+    return wrap(source);
   }
 
   private static <T, S extends SourceSplit, E> Source<T, S, E> wrap(Source<T, S, E> source) {
-    return new JointEndSource<>(source);
+    return new LaneSource<>(source);
   }
 
-  /** A reader to the enumerator: it has read everything it will be given. */
+  /** A reader to the enumerator: it is now behind the log, or no longer. */
+  record ReaderBehind(boolean behind) implements SourceEvent {}
+
+  /** A reader of a bounded source to the enumerator: it has read everything it will be given. */
   record ReaderDone() implements SourceEvent {}
 
   /** The enumerator to the readers: every reader is done, end. */
@@ -71,7 +91,8 @@ final class JointEndSource<T, S extends SourceSplit, E>
 
   @Override
   public SourceReader<T, S> createReader(SourceReaderContext context) throws Exception {
-    return new Reader<>(source.createReader(context), context);
+    return new Reader<>(
+        source.createReader(context), context, source.getBoundedness() == Boundedness.BOUNDED);
   }
 
   @Override
@@ -105,17 +126,25 @@ final class JointEndSource<T, S extends SourceSplit, E>
     throw new IllegalStateException(source + " does not say what type it produces");
   }
 
-  /** The wrapped reader until it ends; then idle until {@link AllDone}. */
+  /**
+   * The wrapped reader, saying when it falls behind the log and catches up; when bounded, idle
+   * after its end until {@link AllDone}.
+   */
   static final class Reader<T, S extends SourceSplit> implements SourceReader<T, S> {
 
     private final SourceReader<T, S> reader;
     private final SourceReaderContext context;
+    private final boolean bounded;
     private final CompletableFuture<Void> released = new CompletableFuture<>();
     private boolean done;
+    private boolean behind;
+    private ReaderOutput<T> output;
+    private WatchedOutput watched;
 
-    Reader(SourceReader<T, S> reader, SourceReaderContext context) {
+    Reader(SourceReader<T, S> reader, SourceReaderContext context, boolean bounded) {
       this.reader = reader;
       this.context = context;
+      this.bounded = bounded;
     }
 
     @Override
@@ -126,19 +155,109 @@ final class JointEndSource<T, S extends SourceSplit, E>
     @Override
     public InputStatus pollNext(ReaderOutput<T> output) throws Exception {
       if (!done) {
-        InputStatus status = reader.pollNext(output);
-        if (status != InputStatus.END_OF_INPUT) {
+        if (output != this.output) {
+          this.output = output;
+          watched = new WatchedOutput(output);
+        }
+        InputStatus status = reader.pollNext(watched);
+        if (status != InputStatus.END_OF_INPUT || !bounded) {
           return status;
         }
         done = true;
+        observe(Long.MAX_VALUE);
         context.sendSourceEventToCoordinator(new ReaderDone());
       }
       return released.isDone() ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     }
 
+    /** A record appended at {@code appendTime} was read (MAX_VALUE: nothing is left to read). */
+    private void observe(long appendTime) {
+      long lag = System.currentTimeMillis() - appendTime;
+      if (!behind && lag > BEHIND_MS) {
+        behind = true;
+        context.sendSourceEventToCoordinator(new ReaderBehind(true));
+      } else if (behind && lag < BEHIND_MS / 2) {
+        behind = false;
+        context.sendSourceEventToCoordinator(new ReaderBehind(false));
+      }
+    }
+
     @Override
     public CompletableFuture<Void> isAvailable() {
       return done ? released : reader.isAvailable();
+    }
+
+    /** The runtime's output, watching the Kafka timestamps of the records that pass. */
+    private final class WatchedOutput implements ReaderOutput<T> {
+
+      private final ReaderOutput<T> output;
+
+      WatchedOutput(ReaderOutput<T> output) {
+        this.output = output;
+      }
+
+      @Override
+      public void collect(T record) {
+        output.collect(record);
+      }
+
+      @Override
+      public void collect(T record, long timestamp) {
+        observe(timestamp);
+        output.collect(record, timestamp);
+      }
+
+      @Override
+      public void emitWatermark(Watermark watermark) {
+        output.emitWatermark(watermark);
+      }
+
+      @Override
+      public void markIdle() {
+        output.markIdle();
+      }
+
+      @Override
+      public void markActive() {
+        output.markActive();
+      }
+
+      @Override
+      public SourceOutput<T> createOutputForSplit(String splitId) {
+        SourceOutput<T> split = output.createOutputForSplit(splitId);
+        return new SourceOutput<>() {
+          @Override
+          public void collect(T record) {
+            split.collect(record);
+          }
+
+          @Override
+          public void collect(T record, long timestamp) {
+            observe(timestamp);
+            split.collect(record, timestamp);
+          }
+
+          @Override
+          public void emitWatermark(Watermark watermark) {
+            split.emitWatermark(watermark);
+          }
+
+          @Override
+          public void markIdle() {
+            split.markIdle();
+          }
+
+          @Override
+          public void markActive() {
+            split.markActive();
+          }
+        };
+      }
+
+      @Override
+      public void releaseOutputForSplit(String splitId) {
+        output.releaseOutputForSplit(splitId);
+      }
     }
 
     @Override
@@ -186,12 +305,16 @@ final class JointEndSource<T, S extends SourceSplit, E>
     }
   }
 
-  /** The wrapped enumerator; releases the readers once every one of them is done. */
+  /**
+   * The wrapped enumerator; reports the source as processing a backlog while any reader is behind,
+   * and releases the readers of a bounded source once every one of them is done.
+   */
   static final class Enumerator<S extends SourceSplit, E> implements SplitEnumerator<S, E> {
 
     private final SplitEnumerator<S, E> enumerator;
     private final SplitEnumeratorContext<S> context;
     private final Set<Integer> done = new HashSet<>();
+    private final Set<Integer> behind = new HashSet<>();
     private boolean released;
 
     Enumerator(SplitEnumerator<S, E> enumerator, SplitEnumeratorContext<S> context) {
@@ -216,13 +339,18 @@ final class JointEndSource<T, S extends SourceSplit, E>
 
     @Override
     public void addReader(int subtaskId) {
-      // A reader that (re)starts reads on and says when it is done again.
+      // A reader that (re)starts reads on and says when it is behind or done again.
       done.remove(subtaskId);
+      setBehind(subtaskId, false);
       enumerator.addReader(subtaskId);
     }
 
     @Override
     public void handleSourceEvent(int subtaskId, SourceEvent event) {
+      if (event instanceof ReaderBehind report) {
+        setBehind(subtaskId, report.behind());
+        return;
+      }
       if (!(event instanceof ReaderDone)) {
         enumerator.handleSourceEvent(subtaskId, event);
         return;
@@ -237,6 +365,18 @@ final class JointEndSource<T, S extends SourceSplit, E>
         for (int reader : done) {
           context.sendEventToSourceReader(reader, new AllDone());
         }
+      }
+    }
+
+    private void setBehind(int subtaskId, boolean isBehind) {
+      boolean before = !behind.isEmpty();
+      if (isBehind) {
+        behind.add(subtaskId);
+      } else {
+        behind.remove(subtaskId);
+      }
+      if (before != !behind.isEmpty()) {
+        context.setIsProcessingBacklog(!behind.isEmpty());
       }
     }
 
