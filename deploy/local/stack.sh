@@ -141,7 +141,14 @@ launch() {
   local service="$1"; shift
   mkdir -p "$STATE/$service"
   (cd "$STATE/$service" && exec nohup setsid "$@" >>"$LOGS/$service.log" 2>&1 </dev/null) &
-  echo $! >"$PIDS/$service.pid"
+  local pid=$! tries=0
+  echo "$pid" >"$PIDS/$service.pid"
+  # The pid counts as ours once the subshell has entered the state dir (is_ours). Wait for that, so
+  # a check right after the launch cannot take a service still starting for one that exited.
+  while ! is_ours "$pid" && kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 100 ]; do
+    sleep 0.05
+    tries=$((tries + 1))
+  done
 }
 
 classpath() {

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
 import org.apache.flink.api.common.eventtime.Watermark;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -59,6 +60,9 @@ final class LaneSource<T, S extends SourceSplit, E>
 
   /** Records appended longer ago than this are being caught up on, not read live. */
   static final long BEHIND_MS = ProjectLane.BEHIND_MS;
+
+  /** A subtask behind the log that has had nothing to read for this long has read it all. */
+  static final long IDLE_MS = 1_000;
 
   private final Source<T, S, E> source;
 
@@ -138,6 +142,7 @@ final class LaneSource<T, S extends SourceSplit, E>
     private final CompletableFuture<Void> released = new CompletableFuture<>();
     private boolean done;
     private boolean behind;
+    private long lastRecordAt;
     private ReaderOutput<T> output;
     private WatchedOutput watched;
 
@@ -160,6 +165,12 @@ final class LaneSource<T, S extends SourceSplit, E>
           watched = new WatchedOutput(output);
         }
         InputStatus status = reader.pollNext(watched);
+        if (status == InputStatus.NOTHING_AVAILABLE
+            && behind
+            && System.currentTimeMillis() - lastRecordAt >= IDLE_MS) {
+          // Read to the end of the log: caught up, however old its last records were.
+          observe(Long.MAX_VALUE);
+        }
         if (status != InputStatus.END_OF_INPUT || !bounded) {
           return status;
         }
@@ -172,7 +183,9 @@ final class LaneSource<T, S extends SourceSplit, E>
 
     /** A record appended at {@code appendTime} was read (MAX_VALUE: nothing is left to read). */
     private void observe(long appendTime) {
-      long lag = System.currentTimeMillis() - appendTime;
+      long now = System.currentTimeMillis();
+      lastRecordAt = now;
+      long lag = now - appendTime;
       if (!behind && lag > BEHIND_MS) {
         behind = true;
         context.sendSourceEventToCoordinator(new ReaderBehind(true));
@@ -184,7 +197,18 @@ final class LaneSource<T, S extends SourceSplit, E>
 
     @Override
     public CompletableFuture<Void> isAvailable() {
-      return done ? released : reader.isAvailable();
+      if (done) {
+        return released;
+      }
+      CompletableFuture<Void> available = reader.isAvailable();
+      if (!behind || available.isDone()) {
+        return available;
+      }
+      // Behind and waiting for records: look again after IDLE_MS, to notice the end of the log.
+      CompletableFuture<Void> later =
+          CompletableFuture.runAsync(
+              () -> {}, CompletableFuture.delayedExecutor(IDLE_MS, TimeUnit.MILLISECONDS));
+      return available.applyToEither(later, ignored -> null);
     }
 
     /** The runtime's output, watching the Kafka timestamps of the records that pass. */

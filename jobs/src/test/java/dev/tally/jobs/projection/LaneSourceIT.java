@@ -98,6 +98,51 @@ class LaneSourceIT {
     ServedViews.assertAllEqual(setup, ExpectedViews.fold(log.records()));
   }
 
+  @Test
+  @Timeout(300)
+  void aLaneThatHasReadToTheEndOfTheLogIsNoLongerBehind(
+      KafkaBroker kafka,
+      ValkeyServer valkey,
+      PostgresServer postgres,
+      @InjectMiniCluster MiniCluster miniCluster)
+      throws Exception {
+    ProjectionTestSetup setup =
+        new ProjectionTestSetup(
+            "caught-up", kafka, valkey, postgres, Duration.ofMillis(200), Duration.ofHours(1));
+    ProducedLog log = new ProducedLog().send(kafka.bootstrapServers(), setup.warmUp());
+    Thread.sleep(LaneSource.BEHIND_MS + 1_000);
+
+    StreamExecutionEnvironment env = ProjectionTestSetup.job(setup.config, null);
+    JobClient job = env.executeAsync(setup.prefix);
+    try {
+      // Every record read (behind the log all along: old records, and no new ones come)...
+      ServedViews.awaitValkey(setup, ExpectedViews.fold(log.records()), Duration.ofMinutes(2));
+      long caughtUp = completedCheckpoints(miniCluster, job);
+      // ...then nothing left to read: no longer behind, checkpoints every 200 ms again.
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      long completed = caughtUp;
+      while (completed < caughtUp + 5 && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        completed = completedCheckpoints(miniCluster, job);
+      }
+      assertThat(completed)
+          .as("checkpoints completed within 60 s of reading the log to its end")
+          .isGreaterThanOrEqualTo(caughtUp + 5);
+    } finally {
+      job.cancel().get();
+    }
+  }
+
+  private static long completedCheckpoints(MiniCluster miniCluster, JobClient job)
+      throws Exception {
+    return miniCluster
+        .getExecutionGraph(job.getJobID())
+        .get()
+        .getCheckpointStatsSnapshot()
+        .getCounts()
+        .getNumberOfCompletedCheckpoints();
+  }
+
   /** The projection over everything in the topics now, each lane limited, to its end. */
   private static CheckpointStatsCounts runBounded(
       ProjectionTestSetup setup, MiniCluster miniCluster) throws Exception {
