@@ -46,10 +46,21 @@ public final class FlinkMiniCluster {
    * The same with several TaskManagers, for tests whose state must move between them (a rescale).
    */
   public static MiniClusterExtension extension(int taskManagers, int slotsPerTaskManager) {
+    return extension(taskManagers, slotsPerTaskManager, config -> config);
+  }
+
+  /**
+   * The same with settings added to {@link #configuration()}, e.g. a metric reporter's ({@code
+   * InMemoryReporter#addToConfiguration}).
+   */
+  public static MiniClusterExtension extension(
+      int taskManagers,
+      int slotsPerTaskManager,
+      java.util.function.UnaryOperator<Configuration> settings) {
     return new MiniClusterExtension(
         () ->
             new MiniClusterResourceConfiguration.Builder()
-                .setConfiguration(configuration())
+                .setConfiguration(settings.apply(configuration()))
                 .setNumberTaskManagers(taskManagers)
                 .setNumberSlotsPerTaskManager(slotsPerTaskManager)
                 .build());

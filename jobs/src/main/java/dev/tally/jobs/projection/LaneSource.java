@@ -65,18 +65,21 @@ final class LaneSource<T, S extends SourceSplit, E>
   static final long IDLE_MS = 1_000;
 
   private final Source<T, S, E> source;
+  private final String lane;
 
-  private LaneSource(Source<T, S, E> source) {
+  private LaneSource(Source<T, S, E> source, String lane) {
     this.source = source;
+    this.lane = lane;
   }
 
-  /** {@code source} as a lane reads it (see the class comment). */
-  static <T> Source<T, ?, ?> of(Source<T, ?, ?> source) {
-    return wrap(source);
+  /** {@code source} as lane {@code lane} reads it (see the class comment). */
+  static <T> Source<T, ?, ?> of(Source<T, ?, ?> source, String lane) {
+    return wrap(source, lane);
   }
 
-  private static <T, S extends SourceSplit, E> Source<T, S, E> wrap(Source<T, S, E> source) {
-    return new LaneSource<>(source);
+  private static <T, S extends SourceSplit, E> Source<T, S, E> wrap(
+      Source<T, S, E> source, String lane) {
+    return new LaneSource<>(source, lane);
   }
 
   /** A reader to the enumerator: it is now behind the log, or no longer. */
@@ -95,8 +98,15 @@ final class LaneSource<T, S extends SourceSplit, E>
 
   @Override
   public SourceReader<T, S> createReader(SourceReaderContext context) throws Exception {
-    return new Reader<>(
-        source.createReader(context), context, source.getBoundedness() == Boundedness.BOUNDED);
+    Reader<T, S> reader =
+        new Reader<>(
+            source.createReader(context), context, source.getBoundedness() == Boundedness.BOUNDED);
+    context
+        .metricGroup()
+        .addGroup("tally")
+        .addGroup("lane", lane)
+        .gauge("readBehindMs", reader::readBehindMs);
+    return reader;
   }
 
   @Override
@@ -142,7 +152,9 @@ final class LaneSource<T, S extends SourceSplit, E>
     private final CompletableFuture<Void> released = new CompletableFuture<>();
     private boolean done;
     private boolean behind;
-    private long lastRecordAt;
+    // Also read by the metric reporter's thread (readBehindMs).
+    private volatile long lastRecordAt;
+    private volatile long lastAppendTime = Long.MIN_VALUE;
     private ReaderOutput<T> output;
     private WatchedOutput watched;
 
@@ -185,6 +197,7 @@ final class LaneSource<T, S extends SourceSplit, E>
     private void observe(long appendTime) {
       long now = System.currentTimeMillis();
       lastRecordAt = now;
+      lastAppendTime = appendTime;
       long lag = now - appendTime;
       if (!behind && lag > BEHIND_MS) {
         behind = true;
@@ -193,6 +206,22 @@ final class LaneSource<T, S extends SourceSplit, E>
         behind = false;
         context.sendSourceEventToCoordinator(new ReaderBehind(false));
       }
+    }
+
+    /**
+     * How far behind the log this subtask reads: now less the append time of the last record it
+     * read; 0 before its first record and once it has had nothing to read for {@link #IDLE_MS} (it
+     * has read everything there is). A catch-up's, a rebuild's or a replay's progress.
+     */
+    long readBehindMs() {
+      long now = System.currentTimeMillis();
+      long appended = lastAppendTime;
+      if (appended == Long.MIN_VALUE
+          || appended == Long.MAX_VALUE
+          || now - lastRecordAt >= IDLE_MS) {
+        return 0;
+      }
+      return Math.max(0, now - appended);
     }
 
     @Override

@@ -258,7 +258,8 @@ public final class ProjectionJob {
     // Tells Flink when the lane is behind the log (checkpoints at --checkpoint-interval-behind
     // then) and, bounded, has its subtasks end together (the admission's union state).
     return env.fromSource(
-            LaneSource.of(RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane))),
+            LaneSource.of(
+                RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane)), name),
             watermarks,
             "lane " + name)
         .uid(sourceUid(config.viewContext(name), config));

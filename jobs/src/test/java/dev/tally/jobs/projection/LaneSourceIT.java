@@ -13,12 +13,15 @@ import dev.tally.testing.ValkeyExtension;
 import dev.tally.testing.ValkeyServer;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.checkpoint.CheckpointStatsCounts;
 import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
@@ -37,7 +40,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
 class LaneSourceIT {
 
-  @RegisterExtension static final MiniClusterExtension FLINK = FlinkMiniCluster.extension();
+  private static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      FlinkMiniCluster.extension(
+          FlinkMiniCluster.TASK_MANAGERS,
+          FlinkMiniCluster.SLOTS_PER_TASK_MANAGER,
+          METRICS::addToConfiguration);
 
   /** Per lane, over its two subtasks: the one with all the records reads half of it. */
   private static final int RECORDS_PER_SECOND = 2_000;
@@ -115,8 +125,19 @@ class LaneSourceIT {
     StreamExecutionEnvironment env = ProjectionTestSetup.job(setup.config, null);
     JobClient job = env.executeAsync(setup.prefix);
     try {
+      // While it reads, each lane source says how far behind the log it is: over 10 s here.
+      ExpectedViews expected = ExpectedViews.fold(log.records());
+      long mostBehind = 0;
+      long readUntil = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+      while (!ServedViews.valkeyEquals(setup, expected) && System.nanoTime() < readUntil) {
+        mostBehind = Math.max(mostBehind, readBehindMs(job).stream().max(Long::compare).orElse(0L));
+        Thread.sleep(50);
+      }
       // Every record read (behind the log all along: old records, and no new ones come)...
-      ServedViews.awaitValkey(setup, ExpectedViews.fold(log.records()), Duration.ofMinutes(2));
+      ServedViews.awaitValkey(setup, expected, Duration.ofSeconds(10));
+      assertThat(mostBehind)
+          .as("the most a lane source read behind the log, ms")
+          .isGreaterThan(LaneSource.BEHIND_MS);
       long caughtUp = completedCheckpoints(miniCluster, job);
       // ...then nothing left to read: no longer behind, checkpoints every 200 ms again.
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -128,9 +149,20 @@ class LaneSourceIT {
       assertThat(completed)
           .as("checkpoints completed within 60 s of reading the log to its end")
           .isGreaterThanOrEqualTo(caughtUp + 5);
+      assertThat(readBehindMs(job))
+          .as("read behind the log, per lane subtask")
+          .hasSize(6)
+          .containsOnly(0L);
     } finally {
       job.cancel().get();
     }
+  }
+
+  /** Every lane source subtask's {@code readBehindMs} gauge. */
+  private static List<Long> readBehindMs(JobClient job) {
+    return METRICS.findMetrics(job.getJobID(), "readBehindMs").values().stream()
+        .map(gauge -> (Long) ((Gauge<?>) gauge).getValue())
+        .toList();
   }
 
   private static long completedCheckpoints(MiniCluster miniCluster, JobClient job)

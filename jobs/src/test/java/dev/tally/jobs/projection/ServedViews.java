@@ -150,6 +150,16 @@ final class ServedViews {
             + String.join("\n  ", differences.subList(0, shown)));
   }
 
+  /** Whether every view in Valkey equals the fold now. */
+  static boolean valkeyEquals(ProjectionTestSetup setup, ExpectedViews expected) throws Exception {
+    for (Map.Entry<String, Map<String, Map<String, Long>>> view : expected.byView().entrySet()) {
+      if (!valkey(setup.valkey, setup.generation, view.getKey()).equals(view.getValue())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Waits until every view in Valkey equals the fold. */
   static void awaitValkey(ProjectionTestSetup setup, ExpectedViews expected, Duration within)
       throws Exception {
