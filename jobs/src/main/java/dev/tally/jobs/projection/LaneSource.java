@@ -377,6 +377,9 @@ final class LaneSource<T, S extends SourceSplit, E>
 
     @Override
     public void start() {
+      // No reader has said it is behind yet. Said explicitly: after a failover this enumerator is
+      // new, but Flink's checkpoint coordinator may still hold the previous one's "behind".
+      context.setIsProcessingBacklog(false);
       enumerator.start();
     }
 
