@@ -5,8 +5,10 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.flink.api.common.operators.MailboxExecutor;
@@ -137,6 +139,11 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
   private final Counter applied;
   private final Histogram latency;
 
+  /** The same latency per view ({@code tally.view.<view>.endToEndLatencyMs}), by view name. */
+  private final Map<String, Histogram> latencyByView = new HashMap<>();
+
+  private final MetricGroup group;
+
   BatchedWriter(
       Target target,
       int maxBatch,
@@ -176,6 +183,7 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
     this.calls = group.counter("storeCalls");
     this.applied = group.counter("updatesApplied");
     this.latency = group.histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000));
+    this.group = group;
     if (!restored.isEmpty()) {
       // What a checkpoint held unwritten: written first, as a catch-up batch.
       behind = true;
@@ -360,6 +368,14 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
     for (ViewUpdate update : outcome.batch()) {
       if (update.sourceTimestamp > 0) {
         latency.update(now - update.sourceTimestamp);
+        latencyByView
+            .computeIfAbsent(
+                update.view,
+                view ->
+                    group
+                        .addGroup("view", view)
+                        .histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000)))
+            .update(now - update.sourceTimestamp);
       }
     }
     writtenBatches++;

@@ -17,6 +17,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.testutils.InMemoryReporter;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
@@ -32,7 +35,14 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
 class ProjectionEndToEndIT {
 
-  @RegisterExtension static final MiniClusterExtension FLINK = FlinkMiniCluster.extension();
+  private static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
+
+  @RegisterExtension
+  static final MiniClusterExtension FLINK =
+      FlinkMiniCluster.extension(
+          FlinkMiniCluster.TASK_MANAGERS,
+          FlinkMiniCluster.SLOTS_PER_TASK_MANAGER,
+          METRICS::addToConfiguration);
 
   private static final long RECORDS = 200_000;
 
@@ -53,9 +63,31 @@ class ProjectionEndToEndIT {
 
     StreamExecutionEnvironment env =
         ProjectionTestSetup.job(setup.config, OffsetsInitializer.latest());
-    FlinkMiniCluster.awaitCompletion(env.executeAsync("e2e"), Duration.ofMinutes(8));
+    JobClient job = env.executeAsync("e2e");
+    FlinkMiniCluster.awaitCompletion(job, Duration.ofMinutes(8));
 
     ServedViews.assertAllEqual(setup, expected);
+
+    // The writers' end-to-end latency, per view as well as per writer: every view's histogram
+    // counted updates, in both stores' writers.
+    Map<String, Long> updatesTimedByView = new java.util.TreeMap<>();
+    METRICS
+        .findMetrics(job.getJobID(), "endToEndLatencyMs")
+        .forEach(
+            (identifier, metric) -> {
+              for (String view : expected.byView().keySet()) {
+                for (String store : List.of("valkey", "postgres")) {
+                  if (identifier.contains(".view." + view + ".")
+                      && identifier.contains(store + " ")) {
+                    updatesTimedByView.merge(
+                        store + "/" + view, ((Histogram) metric).getCount(), Long::sum);
+                  }
+                }
+              }
+            });
+    assertThat(updatesTimedByView)
+        .hasSize(6)
+        .allSatisfy((view, count) -> assertThat(count).isPositive());
 
     Map<String, String> deadLetters = ServedViews.deadLetters(kafka, setup.deadLetterTopic());
     assertThat(deadLetters.keySet()).isEqualTo(expected.deadLetters);
