@@ -49,6 +49,12 @@ public final class FlinkMiniCluster {
     return extension(taskManagers, slotsPerTaskManager, config -> config);
   }
 
+  /** The default-sized one with settings added to {@link #configuration()}. */
+  public static MiniClusterExtension extension(
+      java.util.function.UnaryOperator<Configuration> settings) {
+    return extension(TASK_MANAGERS, SLOTS_PER_TASK_MANAGER, settings);
+  }
+
   /**
    * The same with settings added to {@link #configuration()}, e.g. a metric reporter's ({@code
    * InMemoryReporter#addToConfiguration}).

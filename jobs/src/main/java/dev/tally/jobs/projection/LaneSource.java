@@ -9,7 +9,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.annotation.Nullable;
 import org.apache.flink.api.common.eventtime.Watermark;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
 import org.apache.flink.api.connector.source.Source;
@@ -20,9 +19,7 @@ import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.api.connector.source.SourceSplit;
 import org.apache.flink.api.connector.source.SplitEnumerator;
 import org.apache.flink.api.connector.source.SplitEnumeratorContext;
-import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
 import org.apache.flink.core.io.InputStatus;
-import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
  * A lane's source as the projection reads it: the wrapped source, which also tells Flink when it is
@@ -53,8 +50,7 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * uid, same state: a job restores across adding or removing this wrapper). Which subtasks are
  * behind or done is not checkpointed: after a restore every subtask reads on and says so again.
  */
-final class LaneSource<T, S extends SourceSplit, E>
-    implements Source<T, S, E>, ResultTypeQueryable<T> {
+final class LaneSource<T, S extends SourceSplit, E> extends WrappedSource<T, S, E> {
 
   private static final long serialVersionUID = 1L;
 
@@ -64,11 +60,10 @@ final class LaneSource<T, S extends SourceSplit, E>
   /** A subtask behind the log that has had nothing to read for this long has read it all. */
   static final long IDLE_MS = 1_000;
 
-  private final Source<T, S, E> source;
   private final String lane;
 
   private LaneSource(Source<T, S, E> source, String lane) {
-    this.source = source;
+    super(source);
     this.lane = lane;
   }
 
@@ -92,11 +87,6 @@ final class LaneSource<T, S extends SourceSplit, E>
   record AllDone() implements SourceEvent {}
 
   @Override
-  public Boundedness getBoundedness() {
-    return source.getBoundedness();
-  }
-
-  @Override
   public SourceReader<T, S> createReader(SourceReaderContext context) throws Exception {
     Reader<T, S> reader =
         new Reader<>(
@@ -112,32 +102,13 @@ final class LaneSource<T, S extends SourceSplit, E>
   @Override
   public SplitEnumerator<S, E> createEnumerator(SplitEnumeratorContext<S> context)
       throws Exception {
-    return new Enumerator<>(source.createEnumerator(context), context);
+    return new Enumerator<>(super.createEnumerator(context), context);
   }
 
   @Override
   public SplitEnumerator<S, E> restoreEnumerator(SplitEnumeratorContext<S> context, E checkpoint)
       throws Exception {
-    return new Enumerator<>(source.restoreEnumerator(context, checkpoint), context);
-  }
-
-  @Override
-  public SimpleVersionedSerializer<S> getSplitSerializer() {
-    return source.getSplitSerializer();
-  }
-
-  @Override
-  public SimpleVersionedSerializer<E> getEnumeratorCheckpointSerializer() {
-    return source.getEnumeratorCheckpointSerializer();
-  }
-
-  @Override
-  @SuppressWarnings("unchecked")
-  public TypeInformation<T> getProducedType() {
-    if (source instanceof ResultTypeQueryable<?> typed) {
-      return (TypeInformation<T>) typed.getProducedType();
-    }
-    throw new IllegalStateException(source + " does not say what type it produces");
+    return new Enumerator<>(super.restoreEnumerator(context, checkpoint), context);
   }
 
   /**
@@ -240,12 +211,12 @@ final class LaneSource<T, S extends SourceSplit, E>
       return available.applyToEither(later, ignored -> null);
     }
 
-    /** The runtime's output, watching the Kafka timestamps of the records that pass. */
-    private final class WatchedOutput implements ReaderOutput<T> {
+    /** An output of the runtime's, watching the Kafka timestamps of the records that pass. */
+    private class WatchedSplitOutput implements SourceOutput<T> {
 
-      private final ReaderOutput<T> output;
+      private final SourceOutput<T> output;
 
-      WatchedOutput(ReaderOutput<T> output) {
+      WatchedSplitOutput(SourceOutput<T> output) {
         this.output = output;
       }
 
@@ -274,37 +245,21 @@ final class LaneSource<T, S extends SourceSplit, E>
       public void markActive() {
         output.markActive();
       }
+    }
+
+    /** The runtime's reader output, and each split's output it creates, watched. */
+    private final class WatchedOutput extends WatchedSplitOutput implements ReaderOutput<T> {
+
+      private final ReaderOutput<T> output;
+
+      WatchedOutput(ReaderOutput<T> output) {
+        super(output);
+        this.output = output;
+      }
 
       @Override
       public SourceOutput<T> createOutputForSplit(String splitId) {
-        SourceOutput<T> split = output.createOutputForSplit(splitId);
-        return new SourceOutput<>() {
-          @Override
-          public void collect(T record) {
-            split.collect(record);
-          }
-
-          @Override
-          public void collect(T record, long timestamp) {
-            observe(timestamp);
-            split.collect(record, timestamp);
-          }
-
-          @Override
-          public void emitWatermark(Watermark watermark) {
-            split.emitWatermark(watermark);
-          }
-
-          @Override
-          public void markIdle() {
-            split.markIdle();
-          }
-
-          @Override
-          public void markActive() {
-            split.markActive();
-          }
-        };
+        return new WatchedSplitOutput(output.createOutputForSplit(splitId));
       }
 
       @Override

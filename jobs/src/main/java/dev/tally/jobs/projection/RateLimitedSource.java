@@ -1,17 +1,11 @@
 package dev.tally.jobs.projection;
 
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.Source;
 import org.apache.flink.api.connector.source.SourceReader;
 import org.apache.flink.api.connector.source.SourceReaderContext;
 import org.apache.flink.api.connector.source.SourceSplit;
-import org.apache.flink.api.connector.source.SplitEnumerator;
-import org.apache.flink.api.connector.source.SplitEnumeratorContext;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimitedSourceReader;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
-import org.apache.flink.api.java.typeutils.ResultTypeQueryable;
-import org.apache.flink.core.io.SimpleVersionedSerializer;
 
 /**
  * A source that reads at most {@code recordsPerSecond} records a second over all its subtasks (each
@@ -21,16 +15,14 @@ import org.apache.flink.core.io.SimpleVersionedSerializer;
  * source's, unchanged (same uid, same state: the limit can be set, changed or removed across a
  * restore).
  */
-final class RateLimitedSource<T, S extends SourceSplit, E>
-    implements Source<T, S, E>, ResultTypeQueryable<T> {
+final class RateLimitedSource<T, S extends SourceSplit, E> extends WrappedSource<T, S, E> {
 
   private static final long serialVersionUID = 1L;
 
-  private final Source<T, S, E> source;
   private final double recordsPerSecond;
 
   private RateLimitedSource(Source<T, S, E> source, double recordsPerSecond) {
-    this.source = source;
+    super(source);
     this.recordsPerSecond = recordsPerSecond;
   }
 
@@ -52,45 +44,9 @@ final class RateLimitedSource<T, S extends SourceSplit, E>
   }
 
   @Override
-  public Boundedness getBoundedness() {
-    return source.getBoundedness();
-  }
-
-  @Override
   public SourceReader<T, S> createReader(SourceReaderContext context) throws Exception {
     RateLimiterStrategy<S> strategy = RateLimiterStrategy.perSecond(recordsPerSecond);
     return new RateLimitedSourceReader<>(
         source.createReader(context), strategy.createRateLimiter(context.currentParallelism()));
-  }
-
-  @Override
-  public SplitEnumerator<S, E> createEnumerator(SplitEnumeratorContext<S> context)
-      throws Exception {
-    return source.createEnumerator(context);
-  }
-
-  @Override
-  public SplitEnumerator<S, E> restoreEnumerator(SplitEnumeratorContext<S> context, E checkpoint)
-      throws Exception {
-    return source.restoreEnumerator(context, checkpoint);
-  }
-
-  @Override
-  public SimpleVersionedSerializer<S> getSplitSerializer() {
-    return source.getSplitSerializer();
-  }
-
-  @Override
-  public SimpleVersionedSerializer<E> getEnumeratorCheckpointSerializer() {
-    return source.getEnumeratorCheckpointSerializer();
-  }
-
-  @Override
-  @SuppressWarnings("unchecked")
-  public TypeInformation<T> getProducedType() {
-    if (source instanceof ResultTypeQueryable<?> typed) {
-      return (TypeInformation<T>) typed.getProducedType();
-    }
-    throw new IllegalStateException(source + " does not say what type it produces");
   }
 }

@@ -368,14 +368,7 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
     for (ViewUpdate update : outcome.batch()) {
       if (update.sourceTimestamp > 0) {
         latency.update(now - update.sourceTimestamp);
-        latencyByView
-            .computeIfAbsent(
-                update.view,
-                view ->
-                    group
-                        .addGroup("view", view)
-                        .histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000)))
-            .update(now - update.sourceTimestamp);
+        viewLatency(update.view).update(now - update.sourceTimestamp);
       }
     }
     writtenBatches++;
@@ -385,6 +378,19 @@ final class BatchedWriter implements StatefulSinkWriter<ViewUpdate, ViewUpdate> 
     if (!waiting.isEmpty() && (due || waiting.size() >= (behind ? catchUpBatch : maxBatch))) {
       send();
     }
+  }
+
+  /** A view's latency histogram, registered at its first update. */
+  private Histogram viewLatency(String view) {
+    Histogram histogram = latencyByView.get(view);
+    if (histogram == null) {
+      histogram =
+          group
+              .addGroup("view", view)
+              .histogram("endToEndLatencyMs", new DescriptiveStatisticsHistogram(10_000));
+      latencyByView.put(view, histogram);
+    }
+    return histogram;
   }
 
   private void throwIfFailed() throws IOException {

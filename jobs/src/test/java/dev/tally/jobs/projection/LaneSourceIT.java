@@ -43,11 +43,7 @@ class LaneSourceIT {
   private static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
 
   @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      FlinkMiniCluster.extension(
-          FlinkMiniCluster.TASK_MANAGERS,
-          FlinkMiniCluster.SLOTS_PER_TASK_MANAGER,
-          METRICS::addToConfiguration);
+  static final MiniClusterExtension FLINK = FlinkMiniCluster.extension(METRICS::addToConfiguration);
 
   /** Per lane, over its two subtasks: the one with all the records reads half of it. */
   private static final int RECORDS_PER_SECOND = 2_000;

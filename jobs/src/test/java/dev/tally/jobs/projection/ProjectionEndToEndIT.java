@@ -38,11 +38,7 @@ class ProjectionEndToEndIT {
   private static final InMemoryReporter METRICS = InMemoryReporter.createWithRetainedMetrics();
 
   @RegisterExtension
-  static final MiniClusterExtension FLINK =
-      FlinkMiniCluster.extension(
-          FlinkMiniCluster.TASK_MANAGERS,
-          FlinkMiniCluster.SLOTS_PER_TASK_MANAGER,
-          METRICS::addToConfiguration);
+  static final MiniClusterExtension FLINK = FlinkMiniCluster.extension(METRICS::addToConfiguration);
 
   private static final long RECORDS = 200_000;
 
