@@ -174,6 +174,14 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
   /** Per count view: entry → [count, greatest append time] for the whole bundle. */
   private transient Map<String, long[]>[] counts;
 
+  /**
+   * What made a bundle's folding fail, once one has. Flink may call the operator again before the
+   * task stops (an exception in a timer fails the task asynchronously), and the transient state of
+   * a fold cut off midway (the bundle, the parts, a user's ids stored before the user's record)
+   * would fold events twice or into another user, at versions the stores then keep.
+   */
+  private transient Exception broken;
+
   private transient Counter duplicates;
   private transient MetricGroup metrics;
   private transient Map<String, Counter> refused;
@@ -299,6 +307,7 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   @Override
   public void processElement(StreamRecord<FoldEvent> element) throws Exception {
+    refuseIfBroken();
     // Held until the bundle is emptied: copy, as the runtime may reuse the instance.
     bundle[size++] = element.getValue().copy();
     if (size >= bundleSize) {
@@ -318,12 +327,14 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   @Override
   public void onProcessingTime(long timestamp) throws Exception {
+    refuseIfBroken();
     timerPending = false;
     emptyBundle();
   }
 
   @Override
   public void processWatermark(Watermark mark) throws Exception {
+    refuseIfBroken();
     // Everything read before a watermark is counted before the watermark moves on (count views
     // drop entries by it): with events in the bundle, it waits for the bundle.
     if (size == 0) {
@@ -347,9 +358,29 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   /** Folds the bundle user by user, emits its updates and count deltas, and clears it. */
   private void emptyBundle() throws Exception {
+    refuseIfBroken();
     if (size == 0) {
       return;
     }
+    try {
+      foldBundle();
+    } catch (Exception e) {
+      broken = e;
+      throw e;
+    }
+  }
+
+  private void refuseIfBroken() {
+    if (broken != null) {
+      throw new IllegalStateException(
+          "the projection failed folding a bundle and takes nothing more until the job restarts"
+              + " from its checkpoint: "
+              + broken,
+          broken);
+    }
+  }
+
+  private void foldBundle() throws Exception {
     // Chain each user's events in arrival (= Kafka) order: head and tail per user.
     Map<String, int[]> users = new HashMap<>(size * 2);
     for (int i = 0; i < size; i++) {
@@ -527,6 +558,7 @@ public final class ProjectLane extends AbstractStreamOperator<ViewUpdate>
 
   @Override
   public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+    refuseIfBroken();
     Row record = userRecord.value();
     if (record == null || record.getField(SWEEP_AT) == null) {
       return;

@@ -7,8 +7,10 @@ import static dev.tally.jobs.TestEvents.USER_2;
 import static dev.tally.jobs.TestEvents.checkIn;
 import static dev.tally.jobs.TestEvents.event;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import dev.tally.common.views.Partial;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.DeadLetter;
 import dev.tally.jobs.decode.FoldEvent;
@@ -17,6 +19,8 @@ import dev.tally.jobs.views.CountDelta;
 import dev.tally.jobs.views.LeaderboardView;
 import dev.tally.jobs.views.PointsRules;
 import dev.tally.jobs.views.UserScoreView;
+import dev.tally.jobs.views.UserView;
+import dev.tally.jobs.views.View;
 import dev.tally.jobs.views.ViewContext;
 import dev.tally.jobs.views.Views;
 import java.time.Duration;
@@ -24,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -117,6 +122,87 @@ class ProjectLaneTest {
       queue.forEach(record -> letters.add(record.getValue()));
     }
     return letters;
+  }
+
+  /** A view that fails folding one event: a store or a view failing midway through a bundle. */
+  private static final class FailsOn implements UserView<Long> {
+    private final String eventId;
+
+    FailsOn(String eventId) {
+      this.eventId = eventId;
+    }
+
+    @Override
+    public String name() {
+      return "fails-on";
+    }
+
+    @Override
+    public TypeInformation<Long> stateType() {
+      return Types.LONG;
+    }
+
+    @Override
+    public String part(FoldEvent event) {
+      return "";
+    }
+
+    @Override
+    public boolean onePerUser() {
+      return true;
+    }
+
+    @Override
+    public Long create() {
+      return 0L;
+    }
+
+    @Override
+    public void fold(Long state, FoldEvent event, ViewContext context) {
+      if (event.eventId.equals(eventId)) {
+        throw new IllegalStateException("fold failed on " + eventId);
+      }
+    }
+
+    @Override
+    public ViewUpdate update(String user, String part, Long state, ViewContext context) {
+      return new ViewUpdate(name(), user, context.partialWriter(), 1, Partial.builder(), 0);
+    }
+  }
+
+  @Test
+  void afterAFoldFailsMidBundleTheOperatorTakesNothingMoreAndEmitsNothingMore() throws Exception {
+    List<View> views = new ArrayList<>(Views.all());
+    views.add(new FailsOn("e2"));
+    var harness =
+        new KeyedOneInputStreamOperatorTestHarness<String, FoldEvent, ViewUpdate>(
+            new ProjectLane(views, CONTEXT, BUNDLE, Duration.ofMillis(DELAY_MS), HORIZON, GRACE),
+            new ByUser(),
+            Types.STRING);
+    harness.open();
+    try {
+      harness.setProcessingTime(0);
+      harness.processElement(live(checkIn("e1", USER_1, T0)), 0);
+      harness.processElement(live(checkIn("e2", USER_1, T0.plusSeconds(1))), 0);
+      harness.processElement(live(checkIn("e3", USER_2, T0.plusSeconds(2))), 0);
+      // The bundle's timer: e1 folded, e2 stored as seen, then the failure (a timer's exception
+      // fails the task asynchronously, and Flink may call the operator again meanwhile).
+      assertThatThrownBy(() -> harness.setProcessingTime(DELAY_MS))
+          .hasStackTraceContaining("fold failed on e2");
+      int emitted = harness.extractOutputValues().size();
+
+      assertThatThrownBy(() -> harness.processElement(live(checkIn("e4", USER_2, T0)), 0))
+          .hasMessageContaining("takes nothing more");
+      assertThatThrownBy(() -> harness.processWatermark(new Watermark(Long.MAX_VALUE)))
+          .hasMessageContaining("takes nothing more");
+      assertThatThrownBy(() -> harness.prepareSnapshotPreBarrier(1))
+          .as("no checkpoint of the cut-off state")
+          .hasMessageContaining("takes nothing more");
+      assertThat(harness.extractOutputValues()).hasSize(emitted);
+    } finally {
+      // Closing finishes the operator, which is refused as well; the harness still closes.
+      assertThatThrownBy(harness::close).hasStackTraceContaining("takes nothing more");
+    }
   }
 
   @Test
