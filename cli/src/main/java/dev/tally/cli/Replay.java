@@ -36,6 +36,25 @@ final class Replay implements AutoCloseable {
   static final String ENTRY_CLASS = "dev.tally.jobs.projection.ProjectionJob";
   static final String LAST_SWITCH_KEY = "tally:replay:last";
 
+  /**
+   * A lane source id no job has used: the repair job's sources must not find their state in the
+   * live job's savepoint, or they resume at the saved offsets and re-read nothing. Made of the time
+   * in milliseconds and a random part (two repairs within one millisecond still differ), and never
+   * the live job's own id.
+   */
+  static String repairSourceId(String current) {
+    String id;
+    do {
+      id =
+          "repair-"
+              + Long.toString(System.currentTimeMillis(), 36)
+              + "-"
+              + Long.toString(
+                  java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
+    } while (id.equals(current));
+    return id;
+  }
+
   /** Where things are and how long to wait; null connection fields come from the live job. */
   record Settings(
       String flinkUrl,
@@ -188,7 +207,7 @@ final class Replay implements AutoCloseable {
         withParallelism(
             live.args()
                 .with("--start", range.startSpec())
-                .with("--source-id", "repair-" + Instant.now().getEpochSecond()),
+                .with("--source-id", repairSourceId(live.args().value("--source-id", ""))),
             parallelism);
     String jobId;
     try {
