@@ -179,4 +179,23 @@ public final class CacheWarmer {
       }
     }
   }
+
+  /**
+   * The server's {@code run_id} ({@code INFO server}): it changes when a standalone Valkey
+   * restarts, which is how the job's cache warden notices a restart from an older snapshot. Null
+   * when the reply has none. Needs {@code +info} for an ACL user (deploy/valkey/acl-rules.txt).
+   */
+  public static String runId(UnifiedJedis client) {
+    Object reply = client.sendCommand(io.valkey.Protocol.Command.INFO, "server");
+    String info =
+        reply instanceof byte[] bytes
+            ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
+            : String.valueOf(reply);
+    for (String line : info.split("\r?\n")) {
+      if (line.startsWith("run_id:")) {
+        return line.substring("run_id:".length()).trim();
+      }
+    }
+    return null;
+  }
 }

@@ -72,9 +72,11 @@ class ValkeyAclIT {
                   ValkeyViewStoreContract.score("acl-user", "live/p0", 1, 10, 100),
                   ValkeyViewStoreContract.board("hunt-acl", "acl-user", "live/p0", 1, 10)));
       assertThat(result.applied()).isEqualTo(2);
-      // The cache warden's calls: markers, their check, the pointer.
+      // The cache warden's calls: markers, their check, the pointer, and the server's run_id (how
+      // it notices a restart from an older snapshot; refused, such a restart went unnoticed).
       CacheWarmer.markComplete(store.client(), GENERATION, Set.of(1, 2));
       assertThat(CacheWarmer.incompleteTags(store.client(), GENERATION)).hasSize(62);
+      assertThat(CacheWarmer.runId(store.client())).matches("[0-9a-f]{40}");
 
       UnifiedJedis client = store.client();
       assertThatThrownBy(client::flushAll).hasMessageContaining("NOPERM");

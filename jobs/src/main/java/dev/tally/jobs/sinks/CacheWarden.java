@@ -60,6 +60,7 @@ final class CacheWarden implements AutoCloseable {
   private Set<Integer> pending;
   private long seenAt;
   private String runId;
+  private boolean infoRefusedLogged;
 
   CacheWarden(
       ValkeyEndpoint endpoint, int generation, Source postgres, MetricGroup metrics, String name) {
@@ -173,15 +174,22 @@ final class CacheWarden implements AutoCloseable {
    * servers only (a cluster's nodes each have their own).
    */
   private void suspectRestart() {
+    if (endpoint.cluster()) {
+      return;
+    }
     String now;
     try {
-      Object reply = store.client().sendCommand(io.valkey.Protocol.Command.INFO, "server");
-      now =
-          runIdOf(
-              reply instanceof byte[] bytes
-                  ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8)
-                  : String.valueOf(reply));
-    } catch (RuntimeException notStandalone) {
+      now = CacheWarmer.runId(store.client());
+    } catch (io.valkey.exceptions.JedisDataException refused) {
+      // NOPERM: an ACL user without INFO (deploy/valkey/acl-rules.txt grants it). Said once: a
+      // restart from an older snapshot would then go unnoticed, and readers see stale entries.
+      if (!infoRefusedLogged) {
+        infoRefusedLogged = true;
+        LOG.warn(
+            "Valkey refused INFO ({}): a Valkey restart from an older snapshot cannot be"
+                + " noticed; grant the job's user +info",
+            refused.getMessage());
+      }
       return;
     }
     if (now != null && runId != null && !runId.equals(now)) {
@@ -196,15 +204,6 @@ final class CacheWarden implements AutoCloseable {
       }
     }
     runId = now;
-  }
-
-  static String runIdOf(String info) {
-    for (String line : info.split("\r?\n")) {
-      if (line.startsWith("run_id:")) {
-        return line.substring("run_id:".length()).trim();
-      }
-    }
-    return null;
   }
 
   private Connection connect() throws java.sql.SQLException {
