@@ -22,8 +22,9 @@ echo "== Resetting the local stack (.local) so every run starts from the same, e
 "$STACK" down >/dev/null
 rm -rf "${TALLY_STATE_DIR:-$ROOT/.local}"
 trap '"$STACK" down >/dev/null || true' EXIT
-# Without Prometheus: its scrapes of Flink's reporter would cost the job CPU the bench measures.
-TALLY_PROMETHEUS=0 "$STACK" up
+# Without Prometheus: its scrapes of Flink's reporter would cost the job CPU the bench measures;
+# without credentials (TALLY_STACK_AUTH=0): the bench measures the job, not the logins.
+TALLY_STACK_AUTH=0 TALLY_PROMETHEUS=0 "$STACK" up
 
 cd "$ROOT"
 java -Xmx2g -cp "bench/target/classes:$(cat bench/target/classpath.txt)" dev.tally.bench.BenchMain \

@@ -18,9 +18,6 @@ VALKEY_PORT="${TALLY_VALKEY_PORT:-6380}"
 PG_PORT="${TALLY_PG_PORT:-5433}"
 EVENTS="${TALLY_DEMO_EVENTS:-500000}"
 GROUP=tally-demo
-export TALLY_BOOTSTRAP_SERVERS="127.0.0.1:${TALLY_KAFKA_PORT:-9092}"
-export TALLY_VALKEY="redis://127.0.0.1:$VALKEY_PORT"
-export TALLY_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/tally"
 
 say() { printf '\n== %s\n' "$*"; }
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
@@ -30,6 +27,9 @@ say "Resetting the local stack ($STATE) so the demo always starts from the same 
 "$STACK" down >/dev/null
 rm -rf "$STATE"
 "$STACK" up
+# The CLI works as the stack's operator; the job gets its own least-privilege logins (stack.sh --help).
+eval "$("$STACK" env)"
+mapfile -t stores < <("$STACK" job-args)
 
 say "Topics: one per lane, plus dead-letter (never compacted, kept for good)"
 "$TALLY" topics apply
@@ -39,7 +39,7 @@ say "Producing $EVENTS records (seed 2026): 5% duplicates, 5% out of order, 1% l
   --malformed 0.01 --progress-seconds 2
 
 say "Submitting the projection job to the Flink session cluster over REST ($REST)"
-args=(--bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" --valkey "$TALLY_VALKEY" --jdbc-url "$TALLY_JDBC_URL"
+args=(--bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" "${stores[@]}"
   --group-id "$GROUP" --start earliest --checkpoint-interval 5s --parallelism 2)
 # POST /jars/upload, then /jars/<id>/run: `tally flink submit` prints the job id.
 job_id="$("$TALLY" flink submit --rest "$REST" --jar "$JAR" --class dev.tally.jobs.projection.ProjectionJob \
@@ -82,8 +82,9 @@ echo
 rank_key="$("$TALLY" view leaderboard hunt-0 --top 1 | head -n 1 | sed -E 's/.*sorted set ([^)]*)\)/\1/')"
 say "Look for yourself"
 cat <<EOF2
-  valkey-cli -p $VALKEY_PORT ZREVRANGE '$rank_key' 0 9 WITHSCORES
-  valkey-cli -p $VALKEY_PORT --scan --pattern 'tally:*:g1:user_score:user-0'
+  eval "\$(deploy/local/stack.sh env)"    (the operator's credentials: docs/security.md)
+  deploy/local/stack.sh valkey-cli ZREVRANGE '$rank_key' 0 9 WITHSCORES
+  deploy/local/stack.sh valkey-cli --scan --pattern 'tally:*:g1:user_score:user-0'
   psql -h 127.0.0.1 -p $PG_PORT -U tally tally -c "SELECT entry_key, value FROM served_view_value WHERE view = 'user_score' ORDER BY (value->>'points')::numeric DESC LIMIT 5"
   bin/tally view activity CHECKIN 2026-01-01T00:03:00Z --valkey $TALLY_VALKEY --jdbc-url $TALLY_JDBC_URL
   curl -s $SERVE/v1/leaderboards/hunt-0?top=5

@@ -3,7 +3,8 @@
 # runs, each checked against an independent fold of the log (`tally verify`).
 #   deploy/local/faults.sh full|quick
 # full: TaskManager kill -9 three times during one catch-up; Valkey restarted with its data saved
-# first, and killed without persistence; PostgreSQL down 30 s; the broker restarted. quick: one
+# first, and killed without persistence; PostgreSQL down 30 s; the broker restarted; the JobManager
+# killed with -9 and started again (the stack runs with JobManager HA: TALLY_FLINK_HA=1). quick: one
 # TaskManager kill during a catch-up (CI runs it). Prints a table: events in, lost, double-counted,
 # other mismatches, dead-letter mismatches, seconds until the job had caught up again. Exit 1 if
 # any scenario lost or double-counted anything.
@@ -23,9 +24,6 @@ for needed in "$JAR" "$ROOT/cli/target/tally.jar"; do
   [ -f "$needed" ] || { echo "faults: $needed not found; run: make build" >&2; exit 1; }
 done
 
-export TALLY_BOOTSTRAP_SERVERS="127.0.0.1:${TALLY_KAFKA_PORT:-9092}"
-export TALLY_VALKEY="redis://127.0.0.1:${TALLY_VALKEY_PORT:-6380}"
-export TALLY_JDBC_URL="jdbc:postgresql://127.0.0.1:${TALLY_PG_PORT:-5433}/tally"
 REST="http://127.0.0.1:${TALLY_FLINK_REST_PORT:-8081}"
 GROUP="tally-faults"
 SEED=7
@@ -37,7 +35,12 @@ say "Resetting the local stack (.local)"
 "$STACK" down >/dev/null
 rm -rf "${TALLY_STATE_DIR:-$ROOT/.local}"
 trap '"$STACK" down >/dev/null || true' EXIT
+# JobManager HA (a ZooKeeper in the stack): a restarted JobManager recovers the running job.
+export TALLY_FLINK_HA="${TALLY_FLINK_HA:-1}"
 TALLY_PROMETHEUS=0 "$STACK" up
+# The CLI as the stack's operator; the job with its own least-privilege logins (stack.sh --help).
+eval "$("$STACK" env)"
+mapfile -t stores < <("$STACK" job-args)
 "$TALLY" topics apply >/dev/null
 
 produce() { # events, seed, rate (0: as fast as possible)
@@ -49,8 +52,7 @@ say "Producing $EVENTS records, then starting the job (checkpoints every 5 s)"
 produce "$EVENTS" "$SEED" 0
 job_id="$("$TALLY" flink submit --rest "$REST" --jar "$JAR" \
   --class dev.tally.jobs.projection.ProjectionJob -- \
-  --bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" --valkey "$TALLY_VALKEY" \
-  --jdbc-url "$TALLY_JDBC_URL" --group-id "$GROUP" --start earliest \
+  --bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" "${stores[@]}" --group-id "$GROUP" --start earliest \
   --checkpoint-interval 5s --parallelism 2)"
 "$TALLY" flink wait --rest "$REST" "$job_id" --state RUNNING --timeout 120s >/dev/null
 
@@ -94,7 +96,7 @@ kill_taskmanager() {
 }
 
 valkey_restart_saved() {
-  valkey-cli -p "${TALLY_VALKEY_PORT:-6380}" SAVE >/dev/null
+  "$STACK" valkey-cli SAVE >/dev/null
   "$STACK" restart valkey >/dev/null
 }
 
@@ -111,6 +113,20 @@ postgres_down_30s() {
 }
 
 broker_restart() { "$STACK" restart kafka >/dev/null; }
+
+# kill -9, then a new JobManager process: it takes the leadership once the dead one's ZooKeeper
+# session has expired and recovers the job from its last completed checkpoint (Flink HA).
+jobmanager_kill() {
+  "$STACK" kill flink-jobmanager
+  sleep 2
+  "$STACK" restart flink-jobmanager >/dev/null
+  # Until the new JobManager leads and has recovered the job, the REST API does not know it.
+  local deadline=$((SECONDS + 180))
+  until "$TALLY" flink wait --rest "$REST" "$job_id" --state RUNNING --timeout 5s >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "the job was not RUNNING again within 180 s of the JobManager's restart"
+    sleep 1
+  done
+}
 
 # A fault while 50k more records stream in. $1: scenario, $2: seed offset, $3: rate, $4: the fault.
 under_load() {
@@ -142,6 +158,7 @@ else
   under_load "Valkey kill -9, back empty" 2 5000 valkey_kill_empty
   under_load "PostgreSQL down 30 s" 3 2000 postgres_down_30s
   under_load "broker restart" 4 5000 broker_restart
+  under_load "JobManager kill -9 (HA)" 5 5000 jobmanager_kill
 fi
 
 say "Faults ($PROFILE, $(date -u +%Y-%m-%dT%H:%MZ)); every row against an independent fold of the log"

@@ -19,9 +19,6 @@ PROMETHEUS="http://127.0.0.1:${TALLY_PROMETHEUS_PORT:-9090}"
 EVENTS="${TALLY_OBSERVE_EVENTS:-50000}"
 WAIT="${TALLY_OBSERVE_WAIT:-180s}"
 GROUP=tally-observe
-export TALLY_BOOTSTRAP_SERVERS="127.0.0.1:${TALLY_KAFKA_PORT:-9092}"
-export TALLY_VALKEY="redis://127.0.0.1:${TALLY_VALKEY_PORT:-6380}"
-export TALLY_JDBC_URL="jdbc:postgresql://127.0.0.1:${TALLY_PG_PORT:-5433}/tally"
 
 say() { printf '\n== observe: %s\n' "$*"; }
 fail() { echo "observe: FAILED: $*" >&2; exit 1; }
@@ -37,6 +34,8 @@ say "Resetting the local stack ($STATE)"
 rm -rf "$STATE"
 trap 'status=$?; "$STACK" down >/dev/null || status=1; [ "$status" -eq 0 ] && echo "observe: PASSED"; exit "$status"' EXIT
 "$STACK" up
+eval "$("$STACK" env)"
+mapfile -t stores < <("$STACK" job-args)
 
 "$TALLY" topics apply >/dev/null
 say "Producing $EVENTS events: duplicates, out of order, late and malformed records among them"
@@ -45,7 +44,7 @@ say "Producing $EVENTS events: duplicates, out of order, late and malformed reco
 
 say "Running the projection job live (checkpoints every 5 s) until it has caught up"
 job_id="$("$TALLY" flink submit --rest "$REST" --jar "$JAR" --class dev.tally.jobs.projection.ProjectionJob \
-  -- --bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" --valkey "$TALLY_VALKEY" --jdbc-url "$TALLY_JDBC_URL" \
+  -- --bootstrap-servers "$TALLY_BOOTSTRAP_SERVERS" "${stores[@]}" \
   --group-id "$GROUP" --start earliest --checkpoint-interval 5s --parallelism 2)" \
   || fail "the job did not start"
 "$TALLY" lag --group "$GROUP" --wait --timeout 180s >/dev/null || fail "job $job_id did not catch up"

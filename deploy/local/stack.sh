@@ -8,16 +8,32 @@
 #   deploy/local/stack.sh serve    also start `tally serve` (the views over HTTP) on the stack
 #   deploy/local/stack.sh kill SERVICE     kill -9 one service (a crash: make faults uses it)
 #   deploy/local/stack.sh restart SERVICE  stop one service (SIGTERM) and start it again
+#   deploy/local/stack.sh env      the CLI's environment for this stack (as the operator):
+#                                  eval "$(deploy/local/stack.sh env)"
+#   deploy/local/stack.sh valkey-cli ARGS…  valkey-cli against the stack's Valkey, as the operator
+#   deploy/local/stack.sh job-args the projection job's store options (its own least-privilege
+#                                  users, passwords as files), one per line
+#
+# Credentials (docs/security.md), TALLY_STACK_AUTH=1 (the default): Valkey runs with ACLs (the
+#   default user off; tally-job and tally-reader from deploy/valkey/acl-rules.txt; tally-admin for
+#   operators), PostgreSQL with password logins (owner tally; tally_job in tally_writer, tally_api
+#   in tally_reader, from deploy/postgres/roles.sql); generated passwords in $STATE/secrets (mode
+#   600). The projection job writes as tally-job / tally_job (--no-migrate: `up` migrates as the
+#   owner), `tally serve` reads as tally-reader / tally_api. TALLY_STACK_AUTH=0: no passwords, no
+#   ACLs (make bench: it measures the job, not the logins).
 #
 # Ports (override with the environment variables):
 #   TALLY_KAFKA_PORT=9092  TALLY_KAFKA_CONTROLLER_PORT=9093  TALLY_VALKEY_PORT=6380
 #   TALLY_PG_PORT=5433     TALLY_FLINK_REST_PORT=8081        TALLY_FLINK_RPC_PORT=6123
 #   TALLY_SERVE_PORT=8090  TALLY_PROMETHEUS_PORT=9090  TALLY_FLINK_METRICS_PORTS=9249-9251
-#   TALLY_PG_EXPORTER_PORT=9187  TALLY_VALKEY_EXPORTER_PORT=9121
+#   TALLY_PG_EXPORTER_PORT=9187  TALLY_VALKEY_EXPORTER_PORT=9121  TALLY_ZOOKEEPER_PORT=2181
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4 (per
 #   TaskManager), TALLY_FLINK_TASKMANAGERS=1 (2 or more: jobs spread over several TaskManager
 #   processes, services flink-taskmanager, flink-taskmanager-2, …),
-#   TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
+#   TALLY_FLINK_HA=1 (JobManager high availability: a ZooKeeper, service zookeeper, holds the leader
+#   and the jobs' pointers, HA data under the state dir; a killed or restarted JobManager recovers
+#   its running jobs from their last checkpoint; make faults uses it; remembered while the stack's
+#   ZooKeeper runs), TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_CHANGELOG=1 (0: checkpoints without the state changelog, each pausing the job while
 #   RocksDB flushes), TALLY_PG_SHARED_BUFFERS=128MB and TALLY_PG_MAX_WAL_SIZE=1GB (PostgreSQL's own
 #   defaults; sizing experiments), TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
@@ -37,6 +53,7 @@ SERVE_PORT="${TALLY_SERVE_PORT:-8090}"
 PROMETHEUS_PORT="${TALLY_PROMETHEUS_PORT:-9090}"
 PG_EXPORTER_PORT="${TALLY_PG_EXPORTER_PORT:-9187}"
 VALKEY_EXPORTER_PORT="${TALLY_VALKEY_EXPORTER_PORT:-9121}"
+ZOOKEEPER_PORT="${TALLY_ZOOKEEPER_PORT:-2181}"
 # Flink's Prometheus reporter: the JobManager takes the first free port, the TaskManager the next.
 FLINK_METRICS_PORTS="${TALLY_FLINK_METRICS_PORTS:-9249-9251}"
 FLINK_SLOTS="${TALLY_FLINK_SLOTS:-4}"
@@ -53,8 +70,23 @@ PG_MAX_WAL_SIZE="${TALLY_PG_MAX_WAL_SIZE:-1GB}"
   || { echo "stack: TALLY_FLINK_CHANGELOG must be 1 (on) or 0 (off), got '$FLINK_CHANGELOG'" >&2; exit 2; }
 PG_USER=tally
 PG_DATABASE=tally
+STACK_AUTH="${TALLY_STACK_AUTH:-1}"
+[[ "$STACK_AUTH" =~ ^[01]$ ]] \
+  || { echo "stack: TALLY_STACK_AUTH must be 1 (credentials on) or 0 (off), got '$STACK_AUTH'" >&2; exit 2; }
+SECRETS="$STATE/secrets"
+# A stack keeps the credentials it was created with: an existing data directory decides.
+if [ -e "$STATE/valkey/users.acl" ]; then STACK_AUTH=1
+elif [ -e "$STATE/postgres/data/PG_VERSION" ]; then STACK_AUTH=0; fi
 
 PIDS="$STATE/pids"
+# HA stays on for a stack whose ZooKeeper was started by an earlier `up` with TALLY_FLINK_HA=1, so a
+# `restart flink-jobmanager` without the variable writes the same Flink configuration.
+FLINK_HA="${TALLY_FLINK_HA:-}"
+if [ -z "$FLINK_HA" ]; then
+  if [ -e "$PIDS/zookeeper.pid" ]; then FLINK_HA=1; else FLINK_HA=0; fi
+fi
+[[ "$FLINK_HA" =~ ^[01]$ ]] \
+  || { echo "stack: TALLY_FLINK_HA must be 1 (on) or 0 (off), got '$FLINK_HA'" >&2; exit 2; }
 LOGS="$STATE/logs"
 # Start order; `down` goes the other way. tally-serve starts only with `serve`.
 TASKMANAGERS=(flink-taskmanager)
@@ -65,7 +97,9 @@ for pidfile in "$STATE"/pids/flink-taskmanager-*.pid; do
   tm="$(basename "$pidfile" .pid)"
   [[ " ${TASKMANAGERS[*]} " == *" $tm "* ]] || TASKMANAGERS+=("$tm")
 done
-SERVICES=(kafka valkey postgres flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
+HA_SERVICES=()
+[ "$FLINK_HA" = 1 ] && HA_SERVICES=(zookeeper)
+SERVICES=(kafka valkey postgres "${HA_SERVICES[@]}" flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
   prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
@@ -172,6 +206,50 @@ as_unprivileged() {
   if [ "$(id -u)" -eq 0 ]; then unshare -U "$@"; else "$@"; fi
 }
 
+# A password per login, generated once per stack (a reset stack gets new ones).
+secret() {
+  local file="$SECRETS/$1"
+  if [ ! -s "$file" ]; then
+    mkdir -p "$SECRETS"
+    chmod 700 "$SECRETS"
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$file")
+  fi
+  echo "$SECRETS/$1"
+}
+
+# The ACL file Valkey loads: the repository's least-privilege users with their passwords, an
+# operator user, and the default user switched off (so nothing reaches the views unauthenticated).
+valkey_acl_file() {
+  local file="$STATE/valkey/users.acl" name rules
+  (
+    umask 077
+    echo "user default off resetkeys -@all"
+    echo "user tally-admin on >$(cat "$(secret valkey-admin)") ~* &* +@all"
+    grep -v '^[[:space:]]*\(#\|$\)' "$ROOT/deploy/valkey/acl-rules.txt" | while read -r name rules; do
+      echo "user $name $rules >$(cat "$(secret "valkey-${name#tally-}")")"
+    done
+  ) >"$file"
+  echo "$file"
+}
+
+valkey_cli() {
+  if [ "$STACK_AUTH" = 1 ]; then
+    REDISCLI_AUTH="$(cat "$(secret valkey-admin)")" valkey-cli --user tally-admin -p "$VALKEY_PORT" "$@"
+  else
+    valkey-cli -p "$VALKEY_PORT" "$@"
+  fi
+}
+
+pg_password_env() {
+  if [ "$STACK_AUTH" = 1 ]; then echo "PGPASSWORD=$(cat "$(secret postgres-owner)")"; else echo "PGPASSWORD="; fi
+}
+
+psql_owner() {
+  local bin
+  bin="$(postgres_bin)"
+  env "$(pg_password_env)" "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$@"
+}
+
 start_kafka() {
   running kafka && { log "kafka already running (pid $(pid_of kafka))"; return; }
   require_port_free kafka "$KAFKA_PORT" TALLY_KAFKA_PORT
@@ -233,14 +311,16 @@ start_valkey() {
   command -v valkey-server >/dev/null || die "valkey-server not found; run: make deps"
   require_port_free valkey "$VALKEY_PORT" TALLY_VALKEY_PORT
   mkdir -p "$STATE/valkey"
+  local acl=()
+  if [ "$STACK_AUTH" = 1 ]; then acl=(--aclfile "$(valkey_acl_file)"); fi
   # No persistence: Valkey is a cache of views; Kafka is the truth and PostgreSQL the durable copy.
   launch valkey valkey-server --port "$VALKEY_PORT" --bind 127.0.0.1 --dir "$STATE/valkey" \
-    --save "" --appendonly no --daemonize no --protected-mode no
+    --save "" --appendonly no --daemonize no --protected-mode no "${acl[@]}"
   wait_for "valkey on :$VALKEY_PORT" 30 valkey valkey_ready
   log "valkey     pid $(pid_of valkey)  redis://127.0.0.1:$VALKEY_PORT"
 }
 
-valkey_ready() { [ "$(valkey-cli -p "$VALKEY_PORT" ping 2>/dev/null)" = "PONG" ]; }
+valkey_ready() { [ "$(valkey_cli ping 2>/dev/null)" = "PONG" ]; }
 
 start_postgres() {
   running postgres && { log "postgres already running (pid $(pid_of postgres))"; return; }
@@ -250,8 +330,15 @@ start_postgres() {
   mkdir -p "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     log "initialising PostgreSQL data directory"
-    as_unprivileged "$bin/initdb" -D "$dir/data" -U "$PG_USER" --auth=trust --encoding=UTF8 \
+    local auth=(--auth=trust)
+    if [ "$STACK_AUTH" = 1 ]; then
+      # The password file must be readable inside the user namespace initdb runs in.
+      cp "$(secret postgres-owner)" "$dir/owner.pw" && chmod 644 "$dir/owner.pw"
+      auth=(--auth=scram-sha-256 "--pwfile=$dir/owner.pw")
+    fi
+    as_unprivileged "$bin/initdb" -D "$dir/data" -U "$PG_USER" "${auth[@]}" --encoding=UTF8 \
       --locale=C >>"$LOGS/postgres.log" 2>&1 || die "initdb failed; see $LOGS/postgres.log"
+    rm -f "$dir/owner.pw"
   fi
   local wrap=()
   if [ "$(id -u)" -eq 0 ]; then wrap=(unshare -U); fi
@@ -260,11 +347,76 @@ start_postgres() {
     -c shared_preload_libraries=pg_stat_statements \
     -c shared_buffers="$PG_SHARED_BUFFERS" -c max_wal_size="$PG_MAX_WAL_SIZE"
   wait_for "PostgreSQL on :$PG_PORT" 60 postgres "$bin/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"
-  if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -tAc \
-      "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'" | grep -q 1; then
-    "$bin/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" -d postgres -c "CREATE DATABASE $PG_DATABASE"
+  if [ "$(psql_owner -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$PG_DATABASE'")" != 1 ]; then
+    psql_owner -q -d postgres -c "CREATE DATABASE $PG_DATABASE"
   fi
+  [ "$STACK_AUTH" = 1 ] && postgres_roles
   log "postgres   pid $(pid_of postgres)  postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE"
+}
+
+# The schema migrated as its owner, then the least-privilege roles (deploy/postgres/roles.sql) and
+# their logins: tally_job (the projection job, --no-migrate) and tally_api (readers).
+postgres_roles() {
+  local cli="$ROOT/cli/target/tally.jar"
+  if [ ! -f "$cli" ]; then
+    log "postgres: $cli not built, so the schema and the job's roles are not set up yet (make build, then: $0 restart postgres)"
+    return 0
+  fi
+  env "$(pg_password_env)" TALLY_PG_PASSWORD="$(cat "$(secret postgres-owner)")" java -jar "$cli" db migrate \
+    --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user "$PG_USER" \
+    --roles-file "$ROOT/deploy/postgres/roles.sql" >>"$LOGS/postgres.log" 2>&1 \
+    || die "migrating the schema failed; see $LOGS/postgres.log"
+  local login group
+  for login in tally_job:tally_writer tally_api:tally_reader; do
+    group="${login#*:}"
+    login="${login%%:*}"
+    psql_owner -q -d "$PG_DATABASE" -v ON_ERROR_STOP=1 -v login="$login" -v group="$group" \
+      -v password="$(cat "$(secret "postgres-${login#tally_}")")" >>"$LOGS/postgres.log" 2>&1 <<'SQL' \
+      || die "creating the PostgreSQL login $login failed; see $LOGS/postgres.log"
+SELECT format('CREATE ROLE %I LOGIN IN ROLE %I', :'login', :'group')
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'login') \gexec
+SELECT format('ALTER ROLE %I PASSWORD %L', :'login', :'password') \gexec
+SQL
+  done
+}
+
+# ZooKeeper for Flink's JobManager HA, run from the ZooKeeper server inside Flink's own shaded
+# ZooKeeper jar (on the Flink classpath): no other download. Standalone, one node, no admin server.
+start_zookeeper() {
+  running zookeeper && { log "zookeeper already running (pid $(pid_of zookeeper))"; return; }
+  require_port_free zookeeper "$ZOOKEEPER_PORT" TALLY_ZOOKEEPER_PORT
+  local cp dir="$STATE/zookeeper"
+  cp="$(classpath flink)"
+  mkdir -p "$dir/data"
+  cat >"$dir/zoo.cfg" <<CFG
+# Generated by deploy/local/stack.sh: one ZooKeeper node for Flink's JobManager HA.
+tickTime=1000
+minSessionTimeout=2000
+dataDir=$dir/data
+clientPort=$ZOOKEEPER_PORT
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=ruok
+CFG
+  cat >"$dir/log4j2.properties" <<PROPS
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = out
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+PROPS
+  launch zookeeper java -Xmx256m -Djava.awt.headless=true \
+    "-Dlog4j.configurationFile=file:$dir/log4j2.properties" "-Dtally.stack=$STATE" -cp "$cp" \
+    org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg"
+  wait_for "ZooKeeper on :$ZOOKEEPER_PORT" 60 zookeeper zookeeper_ready
+  log "zookeeper  pid $(pid_of zookeeper)  127.0.0.1:$ZOOKEEPER_PORT (Flink HA)"
+}
+
+zookeeper_ready() {
+  local reply
+  reply="$( { exec 3<>"/dev/tcp/127.0.0.1/$ZOOKEEPER_PORT" && printf 'ruok' >&3 && timeout 2 cat <&3; } 2>/dev/null)" || true
+  [ "$reply" = imok ]
 }
 
 # The state changelog (docs/operations.md, "Checkpoints"): a checkpoint's synchronous part is then a
@@ -279,10 +431,26 @@ state.changelog.dstl.dfs.base-path: file://$STATE/flink/changelog
 YAML
 }
 
+# JobManager high availability (TALLY_FLINK_HA=1): the leader, the submitted jobs and their latest
+# checkpoints are found through ZooKeeper; job graphs, jars and checkpoint pointers lie in storageDir.
+# A short session timeout: a JobManager killed with -9 leaves its leadership when its ZooKeeper
+# session expires, and a restarted one waits that long before it recovers the jobs.
+flink_ha_conf() {
+  [ "$FLINK_HA" = 1 ] || return 0
+  cat <<YAML
+high-availability.type: zookeeper
+high-availability.zookeeper.quorum: 127.0.0.1:$ZOOKEEPER_PORT
+high-availability.zookeeper.path.root: /tally
+high-availability.cluster-id: /local
+high-availability.storageDir: file://$STATE/flink/ha
+high-availability.zookeeper.client.session-timeout: 6000
+YAML
+}
+
 flink_conf() {
   local conf="$STATE/flink/conf"
   mkdir -p "$conf" "$STATE/flink/checkpoints" "$STATE/flink/savepoints" "$STATE/flink/tmp" \
-    "$STATE/flink/rocksdb" "$STATE/flink/upload" "$STATE/flink/changelog"
+    "$STATE/flink/rocksdb" "$STATE/flink/upload" "$STATE/flink/changelog" "$STATE/flink/ha"
   cat >"$conf/config.yaml" <<YAML
 # Generated by deploy/local/stack.sh (Flink 2 reads config.yaml). Edit the script, not this file.
 jobmanager.rpc.address: 127.0.0.1
@@ -309,6 +477,7 @@ execution.checkpointing.dir: file://$STATE/flink/checkpoints
 execution.checkpointing.savepoint-dir: file://$STATE/flink/savepoints
 state.backend.rocksdb.localdir: $STATE/flink/rocksdb
 $(flink_changelog_conf)
+$(flink_ha_conf)
 io.tmp.dirs: $STATE/flink/tmp
 restart-strategy.type: exponential-delay
 # The REST API serves metrics at most this stale (the demo and SREs read them there).
@@ -439,7 +608,9 @@ start_exporters() {
   if ! running postgres-exporter; then
     require_port_free postgres-exporter "$PG_EXPORTER_PORT" TALLY_PG_EXPORTER_PORT
     mkdir -p "$STATE/postgres-exporter"
-    DATA_SOURCE_NAME="postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE?sslmode=disable" \
+    local pg_login="$PG_USER"
+    [ "$STACK_AUTH" = 1 ] && pg_login="$PG_USER:$(cat "$(secret postgres-owner)")"
+    DATA_SOURCE_NAME="postgresql://$pg_login@127.0.0.1:$PG_PORT/$PG_DATABASE?sslmode=disable" \
       launch postgres-exporter prometheus-postgres-exporter \
       --web.listen-address="127.0.0.1:$PG_EXPORTER_PORT"
     wait_for "the PostgreSQL exporter on :$PG_EXPORTER_PORT" 30 postgres-exporter \
@@ -448,12 +619,21 @@ start_exporters() {
   if ! running valkey-exporter; then
     require_port_free valkey-exporter "$VALKEY_EXPORTER_PORT" TALLY_VALKEY_EXPORTER_PORT
     mkdir -p "$STATE/valkey-exporter"
+    local login=()
+    [ "$STACK_AUTH" = 1 ] && login=(-redis.user tally-admin -redis.password-file "$(valkey_exporter_passwords)")
     launch valkey-exporter prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$VALKEY_PORT" \
-      -web.listen-address "127.0.0.1:$VALKEY_EXPORTER_PORT"
+      "${login[@]}" -web.listen-address "127.0.0.1:$VALKEY_EXPORTER_PORT"
     wait_for "the Valkey exporter on :$VALKEY_EXPORTER_PORT" 30 valkey-exporter \
       port_open "$VALKEY_EXPORTER_PORT"
   fi
   log "exporters  postgres pid $(pid_of postgres-exporter) :$PG_EXPORTER_PORT, valkey pid $(pid_of valkey-exporter) :$VALKEY_EXPORTER_PORT"
+}
+
+# The exporter's password file maps an address to its password (JSON).
+valkey_exporter_passwords() {
+  local file="$SECRETS/valkey-exporter.json"
+  (umask 077 && printf '{"redis://127.0.0.1:%s": "%s"}\n' "$VALKEY_PORT" "$(cat "$(secret valkey-admin)")" >"$file")
+  echo "$file"
 }
 
 prometheus_ready() { curl -sf "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" >/dev/null 2>&1; }
@@ -490,6 +670,7 @@ stop_service() {
 address_of() {
   case "$1" in
     kafka) echo "127.0.0.1:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT)" ;;
+    zookeeper) echo "127.0.0.1:$ZOOKEEPER_PORT (Flink HA, state $STATE/flink/ha)" ;;
     valkey) echo "redis://127.0.0.1:$VALKEY_PORT" ;;
     postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
     flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
@@ -507,6 +688,7 @@ cmd_up() {
   start_kafka
   start_valkey
   start_postgres
+  if [ "$FLINK_HA" = 1 ]; then start_zookeeper; fi
   start_flink
   if [ "${TALLY_PROMETHEUS:-1}" != 0 ]; then
     start_exporters
@@ -520,9 +702,17 @@ cmd_serve() {
   running tally-serve && { log "tally-serve already running (pid $(pid_of tally-serve))"; return; }
   [ -f "$ROOT/cli/target/tally.jar" ] || die "cli/target/tally.jar not found; run: make build"
   require_port_free tally-serve "$SERVE_PORT" TALLY_SERVE_PORT
-  launch tally-serve java -jar "$ROOT/cli/target/tally.jar" serve --port "$SERVE_PORT" \
-    --valkey "redis://127.0.0.1:$VALKEY_PORT" \
-    --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user "$PG_USER"
+  local valkey="redis://127.0.0.1:$VALKEY_PORT" pg_user="$PG_USER" credentials=()
+  if [ "$STACK_AUTH" = 1 ]; then
+    valkey="redis://tally-reader@127.0.0.1:$VALKEY_PORT"
+    pg_user=tally_api
+    credentials=(TALLY_VALKEY_PASSWORD="$(cat "$(secret valkey-reader)")"
+      TALLY_PG_PASSWORD="$(cat "$(secret postgres-api)")")
+  fi
+  # env hands the passwords to the server through its environment, then execs it.
+  launch tally-serve env "${credentials[@]}" java -jar "$ROOT/cli/target/tally.jar" serve \
+    --port "$SERVE_PORT" --valkey "$valkey" \
+    --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user "$pg_user"
   wait_for "tally serve" 30 tally-serve port_open "$SERVE_PORT"
   log "tally-serve pid $(pid_of tally-serve)  http://127.0.0.1:$SERVE_PORT/v1/"
 }
@@ -532,6 +722,7 @@ start_service() {
     kafka) start_kafka ;;
     valkey) start_valkey ;;
     postgres) start_postgres ;;
+    zookeeper) start_zookeeper ;;
     flink-jobmanager | flink-taskmanager*) start_flink ;;
     prometheus) start_prometheus ;;
     postgres-exporter | valkey-exporter) start_exporters ;;
@@ -570,6 +761,39 @@ cmd_down() {
   done
 }
 
+# The CLI's environment for this stack, as its operator (tally replay, cache warm, verify need the
+# owner's rights): eval "$(deploy/local/stack.sh env)".
+cmd_env() {
+  echo "export TALLY_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"
+  echo "export TALLY_FLINK_REST=http://127.0.0.1:$FLINK_REST_PORT"
+  echo "export TALLY_JDBC_URL=jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE"
+  echo "export TALLY_JDBC_USER=$PG_USER"
+  if [ "$STACK_AUTH" = 1 ]; then
+    echo "export TALLY_VALKEY=redis://tally-admin@127.0.0.1:$VALKEY_PORT"
+    echo "export TALLY_VALKEY_PASSWORD=$(cat "$(secret valkey-admin)")"
+    echo "export TALLY_PG_PASSWORD=$(cat "$(secret postgres-owner)")"
+    echo "export PGPASSWORD=$(cat "$(secret postgres-owner)")"
+    echo "export REDISCLI_AUTH=$(cat "$(secret valkey-admin)")"
+  else
+    echo "export TALLY_VALKEY=redis://127.0.0.1:$VALKEY_PORT"
+  fi
+}
+
+# The projection job's store options on this stack, one per line (mapfile -t args < <(… job-args)):
+# with credentials, its own ACL user and PostgreSQL login, passwords as files (what the job
+# publishes names the files, not the secrets, so tally replay can restart it).
+cmd_job_args() {
+  if [ "$STACK_AUTH" = 1 ]; then
+    printf '%s\n' --valkey "redis://tally-job@127.0.0.1:$VALKEY_PORT" \
+      --valkey-password-file "$(secret valkey-job)" \
+      --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user tally_job \
+      --jdbc-password-file "$(secret postgres-job)" --no-migrate
+  else
+    printf '%s\n' --valkey "redis://127.0.0.1:$VALKEY_PORT" \
+      --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE"
+  fi
+}
+
 cmd_status() {
   local service pid state any_down=0
   printf '%-18s %-8s %-8s %s\n' SERVICE STATE PID ADDRESS
@@ -589,9 +813,12 @@ case "${1:-}" in
   serve) cmd_serve ;;
   kill) cmd_kill "${2:-}" ;;
   restart) cmd_restart "${2:-}" ;;
+  env) cmd_env ;;
+  valkey-cli) shift; valkey_cli "$@" ;;
+  job-args) cmd_job_args ;;
   -h | --help | help)
-    sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' ;;
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" ;;
   *)
-    echo "usage: $0 up|down|status|serve|kill SERVICE|restart SERVICE|--help (got: '${1:-}')" >&2
+    echo "usage: $0 up|down|status|serve|env|job-args|kill SERVICE|restart SERVICE|--help (got: '${1:-}')" >&2
     exit 2 ;;
 esac

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -172,6 +173,16 @@ final class ProduceCommand implements Callable<Integer> {
       if (rate < 0) {
         throw new ParameterException(
             spec.commandLine(), "--rate must be >= 0 (0 = unthrottled), got " + rate);
+      }
+      // A missing or compacted lane topic is refused before anything is sent (a producer would
+      // wait for a missing topic's metadata; compaction would drop events).
+      List<String> topics = new java.util.ArrayList<>();
+      for (dev.tally.common.events.Lane lane : dev.tally.common.events.Lane.values()) {
+        topics.add(lane.topic(kafka.topicPrefix));
+      }
+      try (org.apache.kafka.clients.admin.Admin admin =
+          org.apache.kafka.clients.admin.Admin.create(kafka.adminProperties())) {
+        new dev.tally.common.kafka.TopicApplier(admin).requireUsable(topics);
       }
       LoadRunner.Result result;
       try (EventProducer producer =

@@ -3,10 +3,12 @@ package dev.tally.cli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.GenerationComparison;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
+import dev.tally.common.replay.ReplayLease;
 import dev.tally.common.replay.ReplayRange;
 import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ValkeyEndpoint;
@@ -158,6 +160,8 @@ final class Replay implements AutoCloseable {
       List<String> topics, String bootstrap, TallyJob job, Position from, Position to) {
     ReplayRange range;
     try (Admin admin = admin(bootstrap, job)) {
+      // A compacted lane topic has lost events: nothing read from it rebuilds the views exactly.
+      new TopicApplier(admin).requireUsable(topics);
       range = new PositionResolver(admin).range(from, to, topics);
     }
     out.printf(
@@ -537,6 +541,8 @@ final class Replay implements AutoCloseable {
       out.printf(
           "served generation: Valkey %d%s%n",
           generations.servedInValkey(), pg == null ? "" : ", PostgreSQL " + pg);
+      String lease = ReplayLease.holder(generations.valkeyClient());
+      out.println("replay running: " + (lease == null ? "none" : lease));
       out.println("running projection jobs:");
       for (TallyJob job : jobs) {
         Map<TopicPartition, Long> ends = endOffsets(job);
@@ -773,6 +779,33 @@ final class Replay implements AutoCloseable {
       uploadedJar = flink.uploadJar(jar);
     }
     return uploadedJar;
+  }
+
+  /** A held {@link ReplayLease} and the Valkey connection it lives on. */
+  interface Lease extends AutoCloseable {
+    @Override
+    void close();
+  }
+
+  /**
+   * One replay at a time: the lease in the live job's Valkey for {@code operation}, held until the
+   * returned lease is closed; refused (naming the holder) while another operation holds it.
+   */
+  Lease lease(TallyJob live, String operation) {
+    Generations generations = generations(live);
+    try {
+      ReplayLease lease = ReplayLease.acquire(generations.valkeyClient(), operation);
+      return () -> {
+        try {
+          lease.close();
+        } finally {
+          generations.close();
+        }
+      };
+    } catch (RuntimeException e) {
+      generations.close();
+      throw e;
+    }
   }
 
   Generations generations(TallyJob job) {

@@ -96,7 +96,9 @@ final class ReplayCommand {
 
     @Option(
         names = "--jdbc-user",
-        description = "PostgreSQL user (default: the live job's, tally).")
+        defaultValue = "${env:TALLY_JDBC_USER}",
+        description =
+            "PostgreSQL user, the schema's owner for a cutover (default: $TALLY_JDBC_USER, else the live job's, else tally).")
     String jdbcUser;
 
     @Option(
@@ -262,7 +264,10 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       int newParallelism = parallelism.checked();
       Replay replay = connection.replay(out);
-      replay.repair(connection.live(replay), from, newParallelism, !noWait);
+      Replay.TallyJob live = connection.live(replay);
+      try (Replay.Lease lease = replay.lease(live, "repair")) {
+        replay.repair(live, from, newParallelism, !noWait);
+      }
       return 0;
     }
   }
@@ -290,7 +295,10 @@ final class ReplayCommand {
       Replay.requireParallelism(parallelism);
       PrintWriter out = spec.commandLine().getOut();
       Replay replay = connection.replay(out);
-      replay.rescale(connection.live(replay), parallelism);
+      Replay.TallyJob live = connection.live(replay);
+      try (Replay.Lease lease = replay.lease(live, "rescale")) {
+        replay.rescale(live, parallelism);
+      }
       return 0;
     }
   }
@@ -361,15 +369,10 @@ final class ReplayCommand {
         }
       }
       Replay replay = connection.replay(out);
-      replay.rebuild(
-          connection.live(replay),
-          from,
-          to,
-          generation,
-          readyLag,
-          newParallelism,
-          interval,
-          !noWait);
+      Replay.TallyJob live = connection.live(replay);
+      try (Replay.Lease lease = replay.lease(live, "rebuild")) {
+        replay.rebuild(live, from, to, generation, readyLag, newParallelism, interval, !noWait);
+      }
       return 0;
     }
   }
@@ -394,12 +397,31 @@ final class ReplayCommand {
     @Option(names = "--force", description = "Switch even when the comparison shows differences.")
     boolean force;
 
+    /**
+     * The shortest grace accepted: the old generation must outlive the readers still on it (a
+     * reader resolves the generation once per request) and stay for a rollback.
+     */
+    static final Duration MIN_GRACE = Duration.ofMinutes(10);
+
     @Option(
         names = "--grace",
         defaultValue = "24h",
         description =
-            "How long the old generation is kept for a rollback (default: ${DEFAULT-VALUE}).")
+            "How long the old generation is kept for a rollback, at least 10m (default: ${DEFAULT-VALUE}).")
     String grace;
+
+    /** The grace, refused (exit 2) below {@link #MIN_GRACE}, before anything is stopped. */
+    Duration grace() {
+      Duration parsed = Durations.parse("--grace", grace);
+      if (parsed.compareTo(MIN_GRACE) < 0) {
+        throw new IllegalArgumentException(
+            "--grace "
+                + grace
+                + " is below the minimum of 10m: the old generation would be deleted while readers"
+                + " may still read it, and no rollback could restore it");
+      }
+      return parsed;
+    }
 
     @Option(
         names = "--ready-lag",
@@ -441,10 +463,18 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Duration grace = Durations.parse("--grace", options.grace);
+      Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
       Replay replay = connection.replay(out);
       Replay.TallyJob live = connection.live(replay);
+      try (Replay.Lease lease = replay.lease(live, "cutover")) {
+        replay.switchOver(live, next(replay, live), options.force, grace, options.readyLag, verify);
+      }
+      return 0;
+    }
+
+    /** The newest running job writing another generation than the live one (or --generation). */
+    private Replay.TallyJob next(Replay replay, Replay.TallyJob live) {
       Replay.TallyJob next = null;
       for (Replay.TallyJob job : replay.runningJobs()) {
         if (job.generation() != live.generation()
@@ -461,8 +491,7 @@ final class ReplayCommand {
                     : "generation " + generation)
                 + "; start one with: tally replay rebuild");
       }
-      replay.switchOver(live, next, options.force, grace, options.readyLag, verify);
-      return 0;
+      return next;
     }
   }
 
@@ -481,10 +510,13 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Duration grace = Durations.parse("--grace", options.grace);
+      Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
       Replay replay = connection.replay(out);
-      replay.rollback(connection.live(replay), options.force, grace, options.readyLag, verify);
+      Replay.TallyJob live = connection.live(replay);
+      try (Replay.Lease lease = replay.lease(live, "rollback")) {
+        replay.rollback(live, options.force, grace, options.readyLag, verify);
+      }
       return 0;
     }
   }

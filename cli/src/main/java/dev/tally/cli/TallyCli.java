@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       LagCommand.class,
       ViewCommand.class,
       CacheCommand.class,
+      DbCommand.class,
       ServeCommand.class,
       FlinkCommand.class,
       VerifyCommand.class,

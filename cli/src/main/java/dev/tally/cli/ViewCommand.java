@@ -38,8 +38,8 @@ final class ViewCommand {
 
     @Option(
         names = "--jdbc-user",
-        defaultValue = "tally",
-        description = "PostgreSQL user (default: ${DEFAULT-VALUE}).")
+        defaultValue = "${env:TALLY_JDBC_USER:-tally}",
+        description = "PostgreSQL user (default: $TALLY_JDBC_USER, else tally).")
     String jdbcUser;
 
     ValkeyEndpoint endpoint() {

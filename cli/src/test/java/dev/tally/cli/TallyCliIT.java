@@ -122,6 +122,17 @@ class TallyCliIT {
             "all acknowledged",
             "records sent                    5,000",
             prefix + "events.p0");
+
+    // Missing topics are refused before anything is sent, naming them and what creates them.
+    String absent = kafka.uniqueTopicName("cli-absent") + ".";
+    Run refused =
+        tally(
+            "produce", "-b", kafka.bootstrapServers(), "--topic-prefix", absent, "--events", "10");
+    assertThat(refused.exitCode()).isEqualTo(1);
+    assertThat(refused.err())
+        .contains("tally produce: error: topics " + absent + "events.p0")
+        .contains("do not exist; create the lane and dead-letter topics with: tally topics apply")
+        .doesNotContain("\tat ");
   }
 
   @Test
@@ -169,6 +180,16 @@ class TallyCliIT {
     if (System.getenv(KafkaOptions.BOOTSTRAP_ENV) == null) {
       assertThat(noCluster.exitCode()).as("a missing argument").isEqualTo(2);
       assertThat(noCluster.err()).contains("no Kafka cluster given: pass --bootstrap-servers");
+    }
+    // A grace of 0s deleted the old generation at once and then failed after the switch; refused
+    // before anything is looked up or stopped (the Flink address is a closed port: not reached).
+    for (String command : List.of("cutover", "rollback")) {
+      Run grace =
+          tally("replay", command, "--grace", "0s", "--flink", "http://127.0.0.1:1", "-b", "x:1");
+      assertThat(grace.exitCode()).as("replay %s --grace 0s", command).isEqualTo(2);
+      assertThat(grace.err())
+          .contains("--grace 0s is below the minimum of 10m")
+          .doesNotContain("127.0.0.1:1");
     }
   }
 
@@ -388,22 +409,87 @@ class TallyCliIT {
 
   @Test
   void everyCommandHasHelp() {
-    for (String[] command :
-        List.of(
-            new String[] {"--help"},
-            new String[] {"topics", "--help"},
-            new String[] {"topics", "apply", "--help"},
-            new String[] {"topics", "describe", "--help"},
-            new String[] {"produce", "--help"},
-            new String[] {"cache", "status", "--help"},
-            new String[] {"cache", "warm", "--help"},
-            new String[] {"serve", "--help"},
-            new String[] {"flink", "submit", "--help"},
-            new String[] {"flink", "wait", "--help"})) {
-      Run help = tally(command);
-      assertThat(help.exitCode()).isZero();
-      assertThat(help.out()).startsWith("Usage: tally");
+    // Every command and subcommand, found by walking the command tree, so a new one is covered.
+    List<List<String>> commands = new java.util.ArrayList<>();
+    collect(TallyCli.commandLine(), new java.util.ArrayList<>(), commands);
+    assertThat(commands)
+        .contains(
+            List.of("lag"),
+            List.of("view", "user-score"),
+            List.of("replay", "cutover"),
+            List.of("replay", "rollback"),
+            List.of("db", "migrate"));
+    for (List<String> command : commands) {
+      List<String> args = new java.util.ArrayList<>(command);
+      args.add("--help");
+      Run help = tally(args.toArray(String[]::new));
+      assertThat(help.exitCode()).as("tally %s --help", String.join(" ", command)).isZero();
+      assertThat(help.out())
+          .as("tally %s --help", String.join(" ", command))
+          .startsWith("Usage: tally" + (command.isEmpty() ? "" : " " + String.join(" ", command)));
     }
+  }
+
+  private static void collect(CommandLine command, List<String> path, List<List<String>> commands) {
+    commands.add(List.copyOf(path));
+    command
+        .getSubcommands()
+        .forEach(
+            (name, sub) -> {
+              if (name.equals("help") || !sub.getCommandName().equals(name)) {
+                return; // picocli's help command; aliases
+              }
+              List<String> next = new java.util.ArrayList<>(path);
+              next.add(name);
+              collect(sub, next, commands);
+            });
+  }
+
+  @Test
+  void dbMigrateBringsTheSchemaUpGrantsTheRolesAndNamesADeadServerInOneLine(PostgresServer postgres)
+      throws Exception {
+    PostgresServer.Schema schema = postgres.newSchema("cli-migrate");
+    Run first =
+        tally(
+            "db",
+            "migrate",
+            "--jdbc-url",
+            schema.jdbcUrl(),
+            "--jdbc-user",
+            schema.user(),
+            "--roles-file",
+            "../deploy/postgres/roles.sql");
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    assertThat(first.out()).containsPattern("schema at version \\d+ \\([1-9]\\d* migration");
+    assertThat(first.out()).contains("granted the roles of ../deploy/postgres/roles.sql");
+    try (Connection connection = schema.connect();
+        var statement = connection.createStatement();
+        var grants =
+            statement.executeQuery(
+                "SELECT privilege_type FROM information_schema.role_table_grants WHERE grantee ="
+                    + " 'tally_writer' AND table_schema = '"
+                    + schema.name()
+                    + "' AND table_name = 'view_partial' ORDER BY 1")) {
+      List<String> privileges = new java.util.ArrayList<>();
+      while (grants.next()) {
+        privileges.add(grants.getString(1));
+      }
+      assertThat(privileges).containsExactly("INSERT", "SELECT", "UPDATE");
+    }
+    Run again =
+        tally("db", "migrate", "--jdbc-url", schema.jdbcUrl(), "--jdbc-user", schema.user());
+    assertThat(again.exitCode()).isZero();
+    assertThat(again.out()).contains("(0 migration(s) applied now)");
+
+    Run dead = tally("db", "migrate", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/tally");
+    assertThat(dead.exitCode()).isEqualTo(1);
+    assertThat(dead.err())
+        .contains("tally db migrate: error: PostgreSQL at jdbc:postgresql://127.0.0.1:1/tally")
+        .doesNotContain("\tat ");
+    Run noFile =
+        tally("db", "migrate", "--jdbc-url", schema.jdbcUrl(), "--roles-file", "no-such-roles.sql");
+    assertThat(noFile.exitCode()).isEqualTo(2);
+    assertThat(noFile.err()).contains("--roles-file no-such-roles.sql cannot be read");
   }
 
   private static void awaitVisible(KafkaBroker kafka, String prefix, String topic)

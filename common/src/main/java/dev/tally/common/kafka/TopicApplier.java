@@ -107,6 +107,29 @@ public final class TopicApplier {
     return changes;
   }
 
+  /**
+   * Refuses topics a job or producer must not use: missing ones (a job on them would restart in a
+   * loop; Tally never creates topics implicitly, since partitions and retention are the lanes') and
+   * compacted ones. Changes nothing.
+   *
+   * @throws CompactedTopicException when one is compacted
+   * @throws IllegalStateException when one is missing
+   */
+  public void requireUsable(Collection<String> names) {
+    Map<String, State> states = describe(names);
+    refuseCompacted(states);
+    List<String> missing =
+        states.values().stream().filter(state -> !state.exists()).map(State::topic).toList();
+    if (!missing.isEmpty()) {
+      throw new IllegalStateException(
+          (missing.size() == 1 ? "topic " : "topics ")
+              + String.join(", ", missing)
+              + (missing.size() == 1 ? " does" : " do")
+              + " not exist; create the lane and dead-letter topics with: tally topics apply"
+              + " (the same --topic-prefix)");
+    }
+  }
+
   private static void refuseCompacted(Map<String, State> states) {
     Map<String, String> compacted = new LinkedHashMap<>();
     states.values().stream()

@@ -3,6 +3,7 @@ package dev.tally.jobs.projection;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
 import dev.tally.common.kafka.EventTopics;
+import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
 import dev.tally.common.replay.ReplayRange;
@@ -81,7 +82,9 @@ public final class ProjectionJob {
       return;
     }
     ProjectionConfig config = parsed.get();
-    // Resolved before anything starts: a bad position fails the submission with its reason.
+    // Checked before anything starts: a missing or compacted topic, or a bad position, fails the
+    // submission with its reason instead of a job that restarts in a loop or loses events.
+    requireTopics(config);
     Map<Lane, Source<SourceRecord, ?, ?>> sources = kafkaSources(config);
     migrate(config);
     StreamExecutionEnvironment env =
@@ -269,6 +272,17 @@ public final class ProjectionJob {
   static String sourceUid(ViewContext context, ProjectionConfig config) {
     String uid = context.uid(UID_SOURCE);
     return config.sourceId().isEmpty() ? uid : uid + "-" + config.sourceId();
+  }
+
+  /** Every lane topic the job reads and its dead-letter topic exist and are not compacted. */
+  public static void requireTopics(ProjectionConfig config) {
+    List<String> topics =
+        new ArrayList<>(config.lanes().stream().map(l -> l.topic(config.topicPrefix())).toList());
+    topics.add(EventTopics.deadLetter(config.topicPrefix()));
+    try (Admin client =
+        PositionResolver.admin(config.bootstrapServers(), config.kafkaProperties())) {
+      new TopicApplier(client).requireUsable(topics);
+    }
   }
 
   /**

@@ -286,6 +286,27 @@ class ReplayIT {
       assertThat(world.lastError).contains("--checkpoint-interval 'soon' is not a duration");
       assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
 
+      // One replay at a time: while another holds the lease, every operation is refused at once.
+      try (var client = world.valkeyServer.client()) {
+        client.psetex(
+            dev.tally.common.replay.ReplayLease.KEY,
+            60_000,
+            "rebuild by sre@elsewhere (pid 1) since 2026-12-03T00:00:00Z #0a1b");
+        world.cliFails("replay", "rescale", "--parallelism", "2");
+        assertThat(world.lastError)
+            .contains(
+                "another replay is running: rebuild by sre@elsewhere (pid 1) since"
+                    + " 2026-12-03T00:00:00Z; one replay at a time")
+            .doesNotContain("#0a1b");
+        world.cliFails("replay", "cutover");
+        assertThat(world.lastError).contains("another replay is running: rebuild by sre@elsewhere");
+        assertThat(world.cli("replay", "status"))
+            .contains("replay running: rebuild by sre@elsewhere");
+        assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo("RUNNING");
+        assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
+        client.del(dev.tally.common.replay.ReplayLease.KEY);
+      }
+
       // Secrets given inline are not published; replay refuses to restart such a job.
       world.flink.cancel(live);
       Path kafkaFile = Files.createTempFile("kafka", ".properties");
