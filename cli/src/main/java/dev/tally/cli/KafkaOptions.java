@@ -22,6 +22,41 @@ final class KafkaOptions {
       description = "Prefix of every topic name, e.g. 'staging.' (default: none: events.p0 …).")
   String topicPrefix;
 
+  static final String PROPERTIES_ENV = "TALLY_KAFKA_PROPERTIES";
+
+  @Option(
+      names = "--kafka-properties-file",
+      defaultValue = "${env:" + PROPERTIES_ENV + "}",
+      description =
+          "Kafka client properties for a secured cluster (security.protocol, ssl.*, sasl.*), the"
+              + " same file the projection job takes; used by every Kafka client of the command"
+              + " (default: $"
+              + PROPERTIES_ENV
+              + ").")
+  java.nio.file.Path propertiesFile;
+
+  /** The properties file's entries (none without one); refused when it cannot be read. */
+  Properties securityProperties() {
+    Properties props = new Properties();
+    if (propertiesFile != null) {
+      try (var in = java.nio.file.Files.newBufferedReader(propertiesFile)) {
+        props.load(in);
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException(
+            "--kafka-properties-file " + propertiesFile + " cannot be read: " + e);
+      }
+    }
+    return props;
+  }
+
+  /** {@link #securityProperties()} as a map, for clients that take one. */
+  java.util.Map<String, String> securityMap() {
+    java.util.Map<String, String> map = new java.util.HashMap<>();
+    Properties props = securityProperties();
+    props.stringPropertyNames().forEach(key -> map.put(key, props.getProperty(key)));
+    return map;
+  }
+
   String bootstrapServers() {
     if (bootstrapServers == null || bootstrapServers.isBlank()) {
       throw new IllegalArgumentException(
@@ -33,7 +68,7 @@ final class KafkaOptions {
   }
 
   Properties adminProperties() {
-    Properties props = new Properties();
+    Properties props = securityProperties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
     props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");

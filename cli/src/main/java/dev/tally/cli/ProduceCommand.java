@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -186,7 +185,8 @@ final class ProduceCommand implements Callable<Integer> {
       }
       LoadRunner.Result result;
       try (EventProducer producer =
-          new EventProducer(kafka.bootstrapServers(), kafka.topicPrefix, new Properties())) {
+          new EventProducer(
+              kafka.bootstrapServers(), kafka.topicPrefix, kafka.securityProperties())) {
         PrintStream progress = System.err;
         result =
             new LoadRunner(

@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.common.TopicPartition;
@@ -332,8 +333,9 @@ final class Replay implements AutoCloseable {
         out.printf(
             "generation %d holds the bounded range; its job has finished, so it does not follow the"
                 + " log and cutover (which switches to a running job) does not apply: read it with"
-                + " tally view … or compare it; rebuild without --to to serve a generation%n",
-            generation);
+                + " tally view … --generation %d, or compare it; rebuild without --to to serve a"
+                + " generation%n",
+            generation, generation);
       } else {
         follow(jobId, live.topics(), range.start(), () -> endOffsets(live), readyLag, false);
         out.printf(
@@ -809,6 +811,7 @@ final class Replay implements AutoCloseable {
   }
 
   Generations generations(TallyJob job) {
+    requireJobsStores(job);
     String valkey =
         settings.valkey() != null
             ? settings.valkey()
@@ -830,6 +833,52 @@ final class Replay implements AutoCloseable {
         jdbcUrl,
         jdbcUser,
         System.getenv("TALLY_PG_PASSWORD"));
+  }
+
+  /**
+   * A {@code --valkey} or {@code --jdbc-url} given here (or by {@code $TALLY_VALKEY}, {@code
+   * $TALLY_JDBC_URL}) must name the stores the live job writes: a replay compares and switches the
+   * views of the stores it talks to, and another server's would be switched silently. Users and
+   * passwords may differ (an operator's login beside the job's); servers and database may not.
+   */
+  void requireJobsStores(TallyJob job) {
+    if (job == null) {
+      return;
+    }
+    String jobValkey = job.args().value("--valkey", null);
+    if (settings.valkey() != null && jobValkey != null) {
+      Set<String> given = Set.copyOf(ValkeyEndpoint.parse(settings.valkey(), false, null).nodes());
+      Set<String> writes = Set.copyOf(ValkeyEndpoint.parse(jobValkey, false, null).nodes());
+      if (given.stream().noneMatch(writes::contains)) {
+        throw new IllegalArgumentException(
+            "--valkey (or $TALLY_VALKEY) names "
+                + String.join(",", given)
+                + ", but the live job "
+                + job.id()
+                + " writes Valkey at "
+                + String.join(",", writes)
+                + "; pass the live job's Valkey, or leave --valkey out to use it");
+      }
+    }
+    String jobJdbc = job.args().value("--jdbc-url", null);
+    if (settings.jdbcUrl() != null
+        && jobJdbc != null
+        && !database(settings.jdbcUrl()).equals(database(jobJdbc))) {
+      throw new IllegalArgumentException(
+          "--jdbc-url (or $TALLY_JDBC_URL) names "
+              + database(settings.jdbcUrl())
+              + ", but the live job "
+              + job.id()
+              + " writes "
+              + database(jobJdbc)
+              + "; pass the live job's database, or leave --jdbc-url out to use it");
+    }
+  }
+
+  /** A JDBC URL without its parameters: the server and database it names. */
+  private static String database(String jdbcUrl) {
+    int query = jdbcUrl.indexOf('?');
+    return (query < 0 ? jdbcUrl : jdbcUrl.substring(0, query)).replace("localhost", "127.0.0.1");
   }
 
   /**

@@ -57,7 +57,18 @@ public final class TallyCli {
             err.flush();
             return 2;
           }
-          if (exception instanceof IllegalStateException
+          if (exception instanceof org.apache.kafka.common.KafkaException) {
+            // A Kafka client refusing its configuration (a properties file) or the cluster.
+            Throwable root = exception;
+            while (root.getCause() != null) {
+              root = root.getCause();
+            }
+            err.println(
+                cmd.getCommandSpec().qualifiedName()
+                    + ": error: Kafka: "
+                    + exception.getMessage()
+                    + (root == exception ? "" : ": " + root.getMessage()));
+          } else if (exception instanceof IllegalStateException
               || exception instanceof FlinkRestClient.FlinkRestException) {
             err.println(
                 cmd.getCommandSpec().qualifiedName() + ": error: " + exception.getMessage());

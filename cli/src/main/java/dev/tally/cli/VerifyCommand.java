@@ -115,7 +115,11 @@ final class VerifyCommand implements Callable<Integer> {
     long started = System.nanoTime();
     LogFold.Result fold =
         LogFold.fold(
-            kafka.bootstrapServers(), Map.of(), kafka.topicPrefix, List.of(Lane.values()), rules);
+            kafka.bootstrapServers(),
+            kafka.securityMap(),
+            kafka.topicPrefix,
+            List.of(Lane.values()),
+            rules);
     int served;
     try (ViewClient client = stores.client()) {
       served = generation != null ? generation : client.generation();
@@ -305,7 +309,7 @@ final class VerifyCommand implements Callable<Integer> {
   /** The dead-letter topic: coordinates → reason (at-least-once: the last copy wins). */
   private Map<String, String> deadLetters() {
     String topic = EventTopics.deadLetter(kafka.topicPrefix);
-    Properties properties = new Properties();
+    Properties properties = kafka.securityProperties();
     properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
     Map<String, String> letters = new HashMap<>();

@@ -55,6 +55,24 @@ final class ViewCommand {
     }
   }
 
+  /** Which generation to read: the served one, or another (a rebuild's, before its cutover). */
+  static final class Generation {
+    @Option(
+        names = "--generation",
+        defaultValue = "0",
+        description =
+            "Read this generation instead of the served one, e.g. a rebuild's before its cutover"
+                + " (default: the served generation).")
+    int generation;
+
+    int resolve(ViewClient client) {
+      if (generation < 0) {
+        throw new IllegalArgumentException("--generation must be >= 1, got " + generation);
+      }
+      return generation == 0 ? client.generation() : generation;
+    }
+  }
+
   static void print(PrintWriter out, String what, ViewClient.Entry entry) {
     if (entry.source() == ViewClient.Source.NONE) {
       out.printf("%s: not found (Valkey key %s)%n", what, entry.valkeyKey());
@@ -83,13 +101,15 @@ final class ViewCommand {
     @Spec CommandSpec spec;
     @picocli.CommandLine.Mixin Stores stores;
 
+    @picocli.CommandLine.Mixin Generation generation;
+
     @Parameters(paramLabel = "USER", description = "The user id, e.g. user-0.")
     String user;
 
     @Override
     public Integer call() {
       try (ViewClient client = stores.client()) {
-        ViewClient.Entry entry = client.entry("user_score", user);
+        ViewClient.Entry entry = client.entry(generation.resolve(client), "user_score", user);
         print(
             spec.commandLine().getOut(),
             "user_score " + user + ", generation " + entry.generation(),
@@ -116,11 +136,16 @@ final class ViewCommand {
         description = "How many (default: ${DEFAULT-VALUE}).")
     int top;
 
+    @picocli.CommandLine.Mixin Generation chosen;
+
     @Override
     public Integer call() {
+      if (top < 1) {
+        throw new IllegalArgumentException("--top must be >= 1, got " + top);
+      }
       PrintWriter out = spec.commandLine().getOut();
       try (ViewClient client = stores.client()) {
-        int generation = client.generation();
+        int generation = chosen.resolve(client);
         ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, top);
         List<ViewClient.Standing> standings = ranking.standings();
         out.printf(
@@ -158,12 +183,22 @@ final class ViewCommand {
         description = "Minute start, ISO-8601, e.g. 2026-01-01T00:05:00Z.")
     String minute;
 
+    @picocli.CommandLine.Mixin Generation generation;
+
     @Override
     public Integer call() {
-      Instant start = Instant.parse(minute);
+      Instant start;
+      try {
+        start = Instant.parse(minute);
+      } catch (java.time.format.DateTimeParseException e) {
+        throw new IllegalArgumentException(
+            "MINUTE must be an ISO-8601 instant such as 2026-01-01T00:05:00Z, got '"
+                + minute
+                + "'");
+      }
       try (ViewClient client = stores.client()) {
         String key = type.toUpperCase() + "|" + start;
-        ViewClient.Entry entry = client.entry("activity", key);
+        ViewClient.Entry entry = client.entry(generation.resolve(client), "activity", key);
         print(spec.commandLine().getOut(), "activity " + key, entry);
         return entry.source() == ViewClient.Source.NONE ? 1 : 0;
       }

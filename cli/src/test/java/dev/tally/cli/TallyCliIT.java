@@ -71,6 +71,38 @@ class TallyCliIT {
   }
 
   @Test
+  void everyKafkaClientOfTheCliTakesThePropertiesFile(KafkaBroker kafka) throws Exception {
+    // A secured cluster's settings come from the same file the job takes; here ones the client
+    // refuses at once, so the failure shows the file reached the client (ignored, it would work).
+    Path file = Files.createTempFile(TestDirs.newDirectory("cli-kafka"), "kafka", ".properties");
+    Files.writeString(
+        file, "security.protocol=SSL\nssl.truststore.location=/nonexistent/trust.p12\n");
+    for (String[] command :
+        List.of(
+            new String[] {"topics", "describe"},
+            new String[] {"lag", "--group", "g"},
+            new String[] {"produce", "--events", "1"})) {
+      Run run =
+          tally(
+              concat(
+                  command,
+                  new String[] {
+                    "-b", kafka.bootstrapServers(), "--kafka-properties-file", file.toString()
+                  }));
+      assertThat(run.exitCode()).as(String.join(" ", command)).isEqualTo(1);
+      assertThat(run.err())
+          .as(String.join(" ", command))
+          .contains("error: Kafka: ", "/nonexistent/trust.p12")
+          .doesNotContain("\tat ");
+    }
+    Run missing =
+        tally(
+            "topics", "describe", "-b", kafka.bootstrapServers(), "--kafka-properties-file", "no");
+    assertThat(missing.exitCode()).isEqualTo(2);
+    assertThat(missing.err()).contains("--kafka-properties-file no cannot be read");
+  }
+
+  @Test
   void topicsApplyRefusesACompactedTopicNamingTopicAndSetting(KafkaBroker kafka) throws Exception {
     String prefix = kafka.uniqueTopicName("cli-compact") + ".";
     String p2 = prefix + "events.p2";
@@ -239,6 +271,36 @@ class TallyCliIT {
       assertThat(jedis.hget(ViewKeys.entry(generation, "user_score", "cli-user"), "points"))
           .isEqualTo("30");
     }
+
+    // tally view reads a generation that is not served (a rebuild's, before its cutover) by
+    // --generation; without it, the served one (1 here: no pointer), which lacks the entry.
+    Run view = tally(concat(new String[] {"view", "user-score", "cli-user"}, stores));
+    assertThat(view.exitCode()).as(view.err()).isZero();
+    assertThat(view.out())
+        .contains("user_score cli-user, generation " + generation + " (from valkey")
+        .containsPattern("points +30");
+    Run served =
+        tally(
+            "view",
+            "user-score",
+            "cli-user",
+            "--valkey",
+            valkey.uri(),
+            "--jdbc-url",
+            schema.jdbcUrl(),
+            "--jdbc-user",
+            schema.user());
+    assertThat(served.exitCode()).isEqualTo(1);
+    assertThat(served.out()).contains("not found");
+    Run badMinute = tally("view", "activity", "CHECKIN", "yesterday", "--valkey", valkey.uri());
+    assertThat(badMinute.exitCode()).isEqualTo(2);
+    assertThat(badMinute.err())
+        .contains(
+            "MINUTE must be an ISO-8601 instant such as 2026-01-01T00:05:00Z, got 'yesterday'")
+        .doesNotContain("\tat ");
+    Run noTop = tally("view", "leaderboard", "hunt-0", "--top", "0", "--valkey", valkey.uri());
+    assertThat(noTop.exitCode()).isEqualTo(2);
+    assertThat(noTop.err()).contains("--top must be >= 1, got 0");
 
     Run badGeneration = tally("cache", "status", "--valkey", valkey.uri(), "--generation", "0");
     assertThat(badGeneration.exitCode()).isEqualTo(2);

@@ -260,7 +260,9 @@ class ReplayIT {
               "5",
               "--checkpoint-interval",
               "3s");
-      assertThat(bounded).contains("finished: the bounded range is read and written");
+      assertThat(bounded)
+          .contains("finished: the bounded range is read and written")
+          .contains("read it with tally view … --generation 5");
       assertThat(world.publishedArgument(5, "--checkpoint-interval"))
           .as("the rebuild job's own checkpoint interval")
           .isEqualTo("3000ms");
@@ -306,6 +308,15 @@ class ReplayIT {
         assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
         client.del(dev.tally.common.replay.ReplayLease.KEY);
       }
+      // Stores given to replay must be the live job's: another server's views would be switched.
+      world.cliFails("replay", "rescale", "--parallelism", "2", "--valkey", "redis://127.0.0.1:1");
+      assertThat(world.lastError)
+          .contains("--valkey (or $TALLY_VALKEY) names 127.0.0.1:1, but the live job " + live)
+          .contains("writes Valkey at " + world.valkeyServer.host());
+      world.cliFails("replay", "status", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/elsewhere");
+      assertThat(world.lastError)
+          .contains("names jdbc:postgresql://127.0.0.1:1/elsewhere, but the live job " + live);
+      assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo("RUNNING");
 
       // Secrets given inline are not published; replay refuses to restart such a job.
       world.flink.cancel(live);
