@@ -5,7 +5,7 @@ MVN ?= mvn
 STACK := deploy/local/stack.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder faults faults-quick observe jmh clean clean-stack
+.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder faults faults-quick faults-brokers observe jmh clean clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -51,6 +51,9 @@ faults: deps build ## faults on the real stack (TaskManager kill x3, Valkey rest
 
 faults-quick: deps build ## one TaskManager kill -9 during a catch-up, checked by tally verify (CI runs it)
 	@bash deploy/local/faults.sh quick
+
+faults-brokers: deps build ## a 3-broker Kafka cluster, one broker kill -9 during a catch-up while events stream in, checked by tally verify
+	@bash deploy/local/faults.sh brokers
 
 observe: deps build ## the dashboard's queries and the alert rules run against the stack's Prometheus while the projection job runs: each must return series (CI runs it)
 	@bash deploy/local/observe.sh

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # `make faults` / `make faults-quick`: faults on the real local stack while the projection job
 # runs, each checked against an independent fold of the log (`tally verify`).
-#   deploy/local/faults.sh full|quick
+#   deploy/local/faults.sh full|quick|brokers
 # full: TaskManager kill -9 three times during one catch-up; Valkey restarted with its data saved
 # first, and killed without persistence; PostgreSQL down 30 s; the broker restarted; the JobManager
 # killed with -9 and started again (the stack runs with JobManager HA: TALLY_FLINK_HA=1). quick: one
-# TaskManager kill during a catch-up (CI runs it). Prints a table: events in, lost, double-counted,
+# TaskManager kill during a catch-up (CI runs it). brokers: a 3-broker Kafka cluster
+# (TALLY_KAFKA_BROKERS=3: replication 3, min.insync.replicas=2), one broker killed with -9 during a
+# catch-up while events stream in, restarted 20 s later. Prints a table: events in, lost, double-counted,
 # other mismatches, dead-letter mismatches, seconds until the job had caught up again. Exit 1 if
 # any scenario lost or double-counted anything.
 set -euo pipefail
@@ -18,7 +20,8 @@ PROFILE="${1:-quick}"
 case "$PROFILE" in
   full) EVENTS=400000 ;;
   quick) EVENTS=200000 ;;
-  *) echo "faults: profile '$PROFILE' is not one of: full, quick" >&2; exit 2 ;;
+  brokers) EVENTS=300000; export TALLY_KAFKA_BROKERS=3 ;;
+  *) echo "faults: profile '$PROFILE' is not one of: full, quick, brokers" >&2; exit 2 ;;
 esac
 for needed in "$JAR" "$ROOT/cli/target/tally.jar"; do
   [ -f "$needed" ] || { echo "faults: $needed not found; run: make build" >&2; exit 1; }
@@ -141,7 +144,25 @@ under_load() {
   check "$scenario" "$began"
 }
 
-if [ "$PROFILE" = quick ]; then
+# kill -9 one of three brokers, 20 s later a new process for it: the partitions it led move to
+# the others (min.insync.replicas=2 still met), the job's sources and the producer follow them.
+broker_kill() {
+  "$STACK" kill kafka-2
+  sleep 20
+  "$STACK" restart kafka-2 >/dev/null
+}
+
+if [ "$PROFILE" = brokers ]; then
+  say "One broker of three killed with -9 during the catch-up, while events stream in"
+  sleep 8
+  produce 50000 $((SEED + 9)) 5000 &
+  producing=$!
+  sleep 3
+  began=$SECONDS
+  broker_kill
+  wait "$producing" || fail "the producer lost records while a broker was down"
+  check "broker kill -9 (1 of 3) during catch-up" "$began"
+elif [ "$PROFILE" = quick ]; then
   say "TaskManager kill -9 during the catch-up"
   sleep 8
   began=$SECONDS

@@ -30,6 +30,9 @@
 # Other settings: TALLY_STATE_DIR (default .local in the repo), TALLY_FLINK_SLOTS=4 (per
 #   TaskManager), TALLY_FLINK_TASKMANAGERS=1 (2 or more: jobs spread over several TaskManager
 #   processes, services flink-taskmanager, flink-taskmanager-2, …),
+#   TALLY_KAFKA_BROKERS=3 (three KRaft nodes in one quorum, services kafka, kafka-2, kafka-3 on
+#   ports 9092/9094/9096, controllers 9093/9095/9097, one rack each, replication 3 with
+#   min.insync.replicas=2; clients bootstrap from all three: stack.sh env),
 #   TALLY_FLINK_HA=1 (JobManager high availability: a ZooKeeper, service zookeeper, holds the leader
 #   and the jobs' pointers, HA data under the state dir; a killed or restarted JobManager recovers
 #   its running jobs from their last checkpoint; make faults uses it; remembered while the stack's
@@ -63,6 +66,11 @@ FLINK_TASKMANAGERS="${TALLY_FLINK_TASKMANAGERS:-1}"
 FLINK_TM_MEMORY="${TALLY_FLINK_TM_MEMORY:-3072m}"
 FLINK_JM_MEMORY="${TALLY_FLINK_JM_MEMORY:-1536m}"
 KAFKA_HEAP="${TALLY_KAFKA_HEAP:-1g}"
+KAFKA_BROKERS="${TALLY_KAFKA_BROKERS:-1}"
+[[ "$KAFKA_BROKERS" =~ ^(1|3)$ ]] \
+  || { echo "stack: TALLY_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_BROKERS'" >&2; exit 2; }
+# A stack keeps the brokers it was created with.
+if [ -d "$STATE/kafka-3" ]; then KAFKA_BROKERS=3; fi
 FLINK_CHANGELOG="${TALLY_FLINK_CHANGELOG:-1}"
 PG_SHARED_BUFFERS="${TALLY_PG_SHARED_BUFFERS:-128MB}"
 PG_MAX_WAL_SIZE="${TALLY_PG_MAX_WAL_SIZE:-1GB}"
@@ -99,7 +107,9 @@ for pidfile in "$STATE"/pids/flink-taskmanager-*.pid; do
 done
 HA_SERVICES=()
 [ "$FLINK_HA" = 1 ] && HA_SERVICES=(zookeeper)
-SERVICES=(kafka valkey postgres "${HA_SERVICES[@]}" flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
+KAFKA_SERVICES=(kafka)
+[ "$KAFKA_BROKERS" = 3 ] && KAFKA_SERVICES=(kafka kafka-2 kafka-3)
+SERVICES=("${KAFKA_SERVICES[@]}" valkey postgres "${HA_SERVICES[@]}" flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
   prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
@@ -250,31 +260,87 @@ psql_owner() {
   env "$(pg_password_env)" "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$@"
 }
 
+# Kafka node i (1-based): service kafka (i = 1) or kafka-<i>; broker port KAFKA_PORT + 2(i-1),
+# controller port KAFKA_CONTROLLER_PORT + 2(i-1).
+kafka_service() { if [ "$1" = 1 ]; then echo kafka; else echo "kafka-$1"; fi; }
+kafka_port() { echo $((KAFKA_PORT + 2 * ($1 - 1))); }
+kafka_controller_port() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($1 - 1))); }
+kafka_bootstrap() {
+  local i list=""
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do list+="${list:+,}127.0.0.1:$(kafka_port "$i")"; done
+  echo "$list"
+}
+
+# One KRaft node (broker and controller in one) and a single-node quorum; or, with
+# TALLY_KAFKA_BROKERS=3, three such nodes in one quorum (static voters), topics replicated 3 times
+# with min.insync.replicas=2, one rack per node. All nodes start before any is waited for: a
+# broker listens only once the controllers have a leader, which takes a majority.
 start_kafka() {
-  running kafka && { log "kafka already running (pid $(pid_of kafka))"; return; }
-  require_port_free kafka "$KAFKA_PORT" TALLY_KAFKA_PORT
-  require_port_free kafka-controller "$KAFKA_CONTROLLER_PORT" TALLY_KAFKA_CONTROLLER_PORT
-  local cp dir="$STATE/kafka"
+  local i started=()
+  for ((i = 1; i <= KAFKA_BROKERS; i++)); do
+    if running "$(kafka_service "$i")"; then
+      log "$(kafka_service "$i") already running (pid $(pid_of "$(kafka_service "$i")"))"
+    else
+      launch_kafka_node "$i"
+      started+=("$i")
+    fi
+  done
+  for i in "${started[@]}"; do
+    wait_for "Kafka on :$(kafka_port "$i")" 120 "$(kafka_service "$i")" port_open "$(kafka_port "$i")"
+    log "$(printf '%-10s' "$(kafka_service "$i")") pid $(pid_of "$(kafka_service "$i")")  bootstrap 127.0.0.1:$(kafka_port "$i")"
+  done
+}
+
+start_kafka_node() {
+  running "$(kafka_service "$1")" && { log "$(kafka_service "$1") already running"; return; }
+  launch_kafka_node "$1"
+  wait_for "Kafka on :$(kafka_port "$1")" 120 "$(kafka_service "$1")" port_open "$(kafka_port "$1")"
+  log "$(kafka_service "$1") pid $(pid_of "$(kafka_service "$1")")  bootstrap 127.0.0.1:$(kafka_port "$1")"
+}
+
+launch_kafka_node() {
+  local node="$1" service port controller_port cp dir quorum replication isr voters="" v
+  service="$(kafka_service "$node")"
+  port="$(kafka_port "$node")"
+  controller_port="$(kafka_controller_port "$node")"
+  require_port_free "$service" "$port" TALLY_KAFKA_PORT
+  require_port_free "$service-controller" "$controller_port" TALLY_KAFKA_CONTROLLER_PORT
+  dir="$STATE/$service"
   cp="$(classpath kafka)"
   mkdir -p "$dir/data"
+  if [ "$KAFKA_BROKERS" = 1 ]; then
+    quorum="controller.quorum.bootstrap.servers=127.0.0.1:$controller_port"
+    replication=1
+    isr=1
+  else
+    for ((v = 1; v <= KAFKA_BROKERS; v++)); do
+      voters+="${voters:+,}$v@127.0.0.1:$(kafka_controller_port "$v")"
+    done
+    quorum="controller.quorum.voters=$voters"
+    replication=3
+    isr=2
+  fi
   cat >"$dir/server.properties" <<PROPS
-# Generated by deploy/local/stack.sh: a single KRaft node, broker and controller in one.
+# Generated by deploy/local/stack.sh: KRaft node $node of $KAFKA_BROKERS, broker and controller in one.
 process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+node.id=$node
+broker.rack=rack-$node
+$quorum
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=1
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+default.replication.factor=$replication
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$replication
+transaction.state.log.replication.factor=$replication
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$replication
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 PROPS
   cat >"$dir/log4j2.properties" <<PROPS
@@ -294,17 +360,21 @@ PROPS
   local java_opts=("-Xms$KAFKA_HEAP" "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=file:$dir/log4j2.properties" "-Dtally.stack=$STATE")
   if [ ! -f "$dir/data/meta.properties" ]; then
-    local cluster_id
-    cluster_id="$(java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-    log "formatting Kafka storage (cluster $cluster_id)"
-    java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format --standalone \
-      -t "$cluster_id" -c "$dir/server.properties" >>"$LOGS/kafka.log" 2>&1 \
-      || die "formatting Kafka storage failed; see $LOGS/kafka.log"
+    local cluster_id standalone=()
+    # One cluster id for every node of the stack.
+    if [ ! -s "$STATE/kafka-cluster-id" ]; then
+      java -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1 >"$STATE/kafka-cluster-id"
+    fi
+    cluster_id="$(cat "$STATE/kafka-cluster-id")"
+    [ "$KAFKA_BROKERS" = 1 ] && standalone=(--standalone)
+    log "formatting Kafka storage of $service (cluster $cluster_id)"
+    java "${java_opts[@]}" -cp "$cp" kafka.tools.StorageTool format "${standalone[@]}" \
+      -t "$cluster_id" -c "$dir/server.properties" >>"$LOGS/$service.log" 2>&1 \
+      || die "formatting Kafka storage failed; see $LOGS/$service.log"
   fi
-  launch kafka java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties"
-  wait_for "Kafka on :$KAFKA_PORT" 90 kafka port_open "$KAFKA_PORT"
-  log "kafka      pid $(pid_of kafka)  bootstrap 127.0.0.1:$KAFKA_PORT"
+  launch "$service" java "${java_opts[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties"
 }
+
 
 start_valkey() {
   running valkey && { log "valkey already running (pid $(pid_of valkey))"; return; }
@@ -670,6 +740,7 @@ stop_service() {
 address_of() {
   case "$1" in
     kafka) echo "127.0.0.1:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT)" ;;
+    kafka-*) echo "127.0.0.1:$(kafka_port "${1#kafka-}") (controller :$(kafka_controller_port "${1#kafka-}"))" ;;
     zookeeper) echo "127.0.0.1:$ZOOKEEPER_PORT (Flink HA, state $STATE/flink/ha)" ;;
     valkey) echo "redis://127.0.0.1:$VALKEY_PORT" ;;
     postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
@@ -719,7 +790,8 @@ cmd_serve() {
 
 start_service() {
   case "$1" in
-    kafka) start_kafka ;;
+    kafka) start_kafka_node 1 ;;
+    kafka-*) start_kafka_node "${1#kafka-}" ;;
     valkey) start_valkey ;;
     postgres) start_postgres ;;
     zookeeper) start_zookeeper ;;
@@ -764,7 +836,7 @@ cmd_down() {
 # The CLI's environment for this stack, as its operator (tally replay, cache warm, verify need the
 # owner's rights): eval "$(deploy/local/stack.sh env)".
 cmd_env() {
-  echo "export TALLY_BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT"
+  echo "export TALLY_BOOTSTRAP_SERVERS=$(kafka_bootstrap)"
   echo "export TALLY_FLINK_REST=http://127.0.0.1:$FLINK_REST_PORT"
   echo "export TALLY_JDBC_URL=jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE"
   echo "export TALLY_JDBC_USER=$PG_USER"
