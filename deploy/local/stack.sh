@@ -159,7 +159,9 @@ wait_for() {
   local what="$1" timeout="$2" service="$3"; shift 3
   local deadline=$((SECONDS + timeout))
   until "$@"; do
-    if ! running "$service"; then
+    # Exited: its recorded process is gone. (Only the pid, not is_ours' working-directory check: a
+    # clean-clone CI once saw that check fail for a Kafka that went on running, not reproduced.)
+    if ! kill -0 "$(pid_of "$service")" 2>/dev/null; then
       echo "--- last lines of $LOGS/$service.log ---" >&2
       tail -n 30 "$LOGS/$service.log" >&2 || true
       die "$service exited while starting"
