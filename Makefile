@@ -22,7 +22,7 @@ test: deps ## deps + full build + unit tests (surefire) + integration tests (fai
 fmt: ## reformat Java sources (the build fails on unformatted code)
 	$(MVN) spotless:apply
 
-up: deps ## start the local stack: Kafka, Valkey, PostgreSQL, Flink JobManager + TaskManager
+up: deps build ## build, then start the local stack: Kafka, Valkey, PostgreSQL (migrated, with the job's roles), Flink JobManager + TaskManager
 	@bash $(STACK) up
 
 down: ## stop exactly what `make up` started

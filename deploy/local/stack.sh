@@ -35,8 +35,8 @@
 #   min.insync.replicas=2; clients bootstrap from all three: stack.sh env),
 #   TALLY_FLINK_HA=1 (JobManager high availability: a ZooKeeper, service zookeeper, holds the leader
 #   and the jobs' pointers, HA data under the state dir; a killed or restarted JobManager recovers
-#   its running jobs from their last checkpoint; make faults uses it; remembered while the stack's
-#   ZooKeeper runs), TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
+#   its running jobs from their last checkpoint; make faults uses it; later commands on the same
+#   stack keep it while ZooKeeper's pid file exists, i.e. until down or kill zookeeper), TALLY_FLINK_TM_MEMORY=3072m, TALLY_FLINK_JM_MEMORY=1536m, TALLY_KAFKA_HEAP=1g,
 #   TALLY_FLINK_CHANGELOG=1 (0: checkpoints without the state changelog, each pausing the job while
 #   RocksDB flushes), TALLY_PG_SHARED_BUFFERS=128MB and TALLY_PG_MAX_WAL_SIZE=1GB (PostgreSQL's own
 #   defaults; sizing experiments), TALLY_FLINK_EXTRA_CONFIG (YAML lines appended to Flink's config.yaml), TALLY_PROMETHEUS=0 to
@@ -262,6 +262,22 @@ psql_owner() {
   env "$(pg_password_env)" "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$@"
 }
 
+# A Log4j 2 configuration to the console (the service's log file) at root level $2, with the
+# logger lines read from stdin appended.
+console_log4j2() {
+  {
+    cat <<PROPS
+rootLogger.level = $2
+rootLogger.appenderRef.out.ref = out
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+PROPS
+    cat
+  } >"$1"
+}
+
 # Kafka node i (1-based): service kafka (i = 1) or kafka-<i>; broker port KAFKA_PORT + 2(i-1),
 # controller port KAFKA_CONTROLLER_PORT + 2(i-1).
 kafka_service() { if [ "$1" = 1 ]; then echo kafka; else echo "kafka-$1"; fi; }
@@ -345,13 +361,7 @@ share.coordinator.state.topic.replication.factor=$replication
 share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 PROPS
-  cat >"$dir/log4j2.properties" <<PROPS
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = out
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
+  console_log4j2 "$dir/log4j2.properties" INFO <<PROPS
 logger.kafka.name = kafka
 logger.kafka.level = WARN
 logger.apache.name = org.apache.kafka
@@ -470,14 +480,7 @@ clientPortAddress=127.0.0.1
 admin.enableServer=false
 4lw.commands.whitelist=ruok
 CFG
-  cat >"$dir/log4j2.properties" <<PROPS
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = out
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-PROPS
+  console_log4j2 "$dir/log4j2.properties" WARN </dev/null
   launch zookeeper java -Xmx256m -Djava.awt.headless=true \
     "-Dlog4j.configurationFile=file:$dir/log4j2.properties" "-Dtally.stack=$STATE" -cp "$cp" \
     org.apache.flink.shaded.zookeeper3.org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg"
