@@ -155,6 +155,14 @@ final class ProduceCommand implements Callable<Integer> {
   double progressSeconds;
 
   @Option(
+      names = "--delivery-timeout",
+      defaultValue = "2min",
+      description =
+          "How long the producer keeps retrying a record (a broker down, a leader moving) before it"
+              + " gives up on it: Kafka's delivery.timeout.ms (default: ${DEFAULT-VALUE}).")
+  String deliveryTimeout;
+
+  @Option(
       names = "--output",
       description =
           "Write the records to this file (topic, key, bytes) instead of Kafka: to compare runs byte for byte.")
@@ -183,10 +191,22 @@ final class ProduceCommand implements Callable<Integer> {
           org.apache.kafka.clients.admin.Admin.create(kafka.adminProperties())) {
         new dev.tally.common.kafka.TopicApplier(admin).requireUsable(topics);
       }
+      Duration delivery = Durations.parse("--delivery-timeout", deliveryTimeout);
+      if (delivery.toSeconds() < 1) {
+        throw new ParameterException(
+            spec.commandLine(), "--delivery-timeout must be at least 1s, got " + deliveryTimeout);
+      }
+      java.util.Properties overrides = kafka.securityProperties();
+      overrides.put(
+          org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+          Long.toString(delivery.toMillis()));
+      // The producer refuses a delivery timeout below linger + request timeout.
+      overrides.putIfAbsent(
+          org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+          Long.toString(Math.min(30_000, Math.max(1, delivery.toMillis() - 5))));
       LoadRunner.Result result;
       try (EventProducer producer =
-          new EventProducer(
-              kafka.bootstrapServers(), kafka.topicPrefix, kafka.securityProperties())) {
+          new EventProducer(kafka.bootstrapServers(), kafka.topicPrefix, overrides)) {
         PrintStream progress = System.err;
         result =
             new LoadRunner(
@@ -196,6 +216,15 @@ final class ProduceCommand implements Callable<Integer> {
                     progress,
                     Duration.ofMillis((long) (progressSeconds * 1000)))
                 .run();
+      } catch (EventProducer.EventProducerException e) {
+        // Records the cluster did not acknowledge within the delivery timeout: one line, with
+        // what was acknowledged, never a stack trace (the rest of the run was sent).
+        throw new IllegalStateException(
+            e.getMessage()
+                + " (a record is retried for --delivery-timeout "
+                + deliveryTimeout
+                + " unless refused outright; every other record was acknowledged)",
+            e);
       }
       out.printf(
           "sent %,d records in %.1f s (%,.0f records/s), all acknowledged by %s%n",

@@ -103,6 +103,15 @@ final class TopicsCommand {
     @Spec CommandSpec spec;
     @Mixin KafkaOptions kafka;
 
+    @Option(
+        names = "--partitions",
+        description =
+            "Also list every partition: its leader, replicas and in-sync replicas, marking those"
+                + " with no leader (OFFLINE), fewer in-sync replicas than min.insync.replicas"
+                + " (capped at the replication factor, as the broker does)"
+                + " (UNDER-MIN-ISR: acks=all writes are refused) or than replicas (UNDER-REPLICATED).")
+    boolean partitions;
+
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
@@ -143,9 +152,83 @@ final class TopicsCommand {
               configs.getOrDefault(TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, "?"),
               compacted ? "REFUSED: compacted topics drop events" : "ok");
         }
+        if (partitions) {
+          describePartitions(admin, names, out);
+        }
       }
       out.flush();
       return allGood ? 0 : 1;
+    }
+
+    private static void describePartitions(Admin admin, List<String> names, PrintWriter out) {
+      Map<String, org.apache.kafka.clients.admin.TopicDescription> descriptions;
+      Map<String, String> minIsr = new java.util.HashMap<>();
+      try {
+        descriptions = new java.util.LinkedHashMap<>();
+        for (var entry : admin.describeTopics(names).topicNameValues().entrySet()) {
+          try {
+            descriptions.put(entry.getKey(), entry.getValue().get(30, TimeUnit.SECONDS));
+          } catch (java.util.concurrent.ExecutionException missing) {
+            // a missing topic is already reported above
+          }
+        }
+        List<org.apache.kafka.common.config.ConfigResource> resources =
+            descriptions.keySet().stream()
+                .map(
+                    t ->
+                        new org.apache.kafka.common.config.ConfigResource(
+                            org.apache.kafka.common.config.ConfigResource.Type.TOPIC, t))
+                .toList();
+        admin
+            .describeConfigs(resources)
+            .all()
+            .get(30, TimeUnit.SECONDS)
+            .forEach(
+                (resource, config) -> {
+                  var entry = config.get(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG);
+                  minIsr.put(resource.name(), entry == null ? "1" : entry.value());
+                });
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        throw new IllegalStateException("cannot describe the partitions: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while describing the partitions", e);
+      }
+      out.println();
+      out.printf("%-36s %-8s %-14s %-14s %s%n", "PARTITION", "LEADER", "REPLICAS", "ISR", "STATUS");
+      for (String topic : names) {
+        var description = descriptions.get(topic);
+        if (description == null) {
+          continue;
+        }
+        int required = Integer.parseInt(minIsr.getOrDefault(topic, "1"));
+        for (var partition : description.partitions()) {
+          int isr = partition.isr().size();
+          // As the broker counts it: a min.insync.replicas above the replication factor is capped.
+          int effective = Math.min(required, partition.replicas().size());
+          String status =
+              partition.leader() == null || partition.leader().isEmpty()
+                  ? "OFFLINE"
+                  : isr < effective
+                      ? "UNDER-MIN-ISR"
+                      : isr < partition.replicas().size() ? "UNDER-REPLICATED" : "ok";
+          out.printf(
+              "%-36s %-8s %-14s %-14s %s%n",
+              topic + "-" + partition.partition(),
+              partition.leader() == null || partition.leader().isEmpty()
+                  ? "none"
+                  : Integer.toString(partition.leader().id()),
+              ids(partition.replicas()),
+              ids(partition.isr()),
+              status);
+        }
+      }
+    }
+
+    private static String ids(List<org.apache.kafka.common.Node> nodes) {
+      return nodes.stream()
+          .map(n -> Integer.toString(n.id()))
+          .collect(java.util.stream.Collectors.joining(","));
     }
   }
 }

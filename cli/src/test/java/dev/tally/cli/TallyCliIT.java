@@ -168,6 +168,70 @@ class TallyCliIT {
   }
 
   @Test
+  void produceNamesRecordsTheClusterRefusedInOneLine(KafkaBroker kafka) throws Exception {
+    // Lane topics that take no record this large: the broker refuses every batch, as it refuses
+    // records during an outage once the delivery timeout has passed; the CLI says so in a line.
+    String prefix = kafka.uniqueTopicName("cli-refused") + ".";
+    List<NewTopic> topics = new java.util.ArrayList<>();
+    for (dev.tally.common.events.Lane lane : dev.tally.common.events.Lane.values()) {
+      topics.add(
+          new NewTopic(lane.topic(prefix), 1, (short) 1)
+              .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "16")));
+    }
+    kafka.admin().createTopics(topics).all().get(30, TimeUnit.SECONDS);
+    kafka
+        .admin()
+        .describeTopics(topics.stream().map(NewTopic::name).toList())
+        .allTopicNames()
+        .get(30, TimeUnit.SECONDS);
+
+    Run describe =
+        tally(
+            "topics",
+            "describe",
+            "--partitions",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix);
+    Run produce =
+        tally(
+            "produce",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix,
+            "--events",
+            "20",
+            "--malformed",
+            "0",
+            "--delivery-timeout",
+            "5s");
+    Run tooShort =
+        tally(
+            "produce",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix,
+            "--delivery-timeout",
+            "10ms");
+
+    // One row per partition, with its leader and replicas; a single broker's are in sync.
+    assertThat(describe.out())
+        .contains("PARTITION", "LEADER", "REPLICAS", "ISR")
+        .containsPattern(
+            java.util.regex.Pattern.quote(prefix) + "events\\.p0-0 +(\\d+) +\\1 +\\1 +ok");
+    assertThat(produce.exitCode()).as(produce.err()).isEqualTo(1);
+    assertThat(produce.err())
+        .contains("tally produce: error: 20 sends failed", "--delivery-timeout 5s")
+        .contains("RecordTooLarge")
+        .doesNotContain("\tat ");
+    assertThat(tooShort.exitCode()).isEqualTo(2);
+    assertThat(tooShort.err()).contains("--delivery-timeout must be at least 1s, got 10ms");
+  }
+
+  @Test
   void sameSeedWritesTheSameBytesTwice() throws Exception {
     Path dir = TestDirs.newDirectory("cli-output");
     Path first = dir.resolve("first.bin");
