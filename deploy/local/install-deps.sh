@@ -3,6 +3,7 @@
 #   - valkey-server and valkey-cli (Valkey 8) from Debian bookworm-backports,
 #   - the PostgreSQL server (Debian's postgresql package),
 #   - curl (the local stack and the smoke check talk to Flink's REST API with it),
+#   - openssl (the TLS tests make a throw-away CA and server certificate with it),
 #   - Prometheus and promtool (Debian's prometheus package: the local stack scrapes the job with
 #     it; the tests check the alert rules with promtool),
 #   - the PostgreSQL and Redis exporters for Prometheus (Debian's prometheus-postgres-exporter and
@@ -17,7 +18,7 @@ fi
 
 have_valkey() { command -v valkey-server >/dev/null 2>&1 && command -v valkey-cli >/dev/null 2>&1; }
 have_postgres() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
-have_curl() { command -v curl >/dev/null 2>&1; }
+have_curl() { command -v curl >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; }
 have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
 have_exporters() {
   command -v prometheus-postgres-exporter >/dev/null 2>&1 \
@@ -26,7 +27,7 @@ have_exporters() {
 valkey_version() { valkey-server --version | sed -E 's/.* v=([^ ]+).*/\1/'; }
 
 if have_valkey && have_postgres && have_curl && have_prometheus && have_exporters; then
-  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl, Prometheus and its exporters present; nothing to install"
+  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl, openssl, Prometheus and its exporters present; nothing to install"
   exit 0
 fi
 
@@ -59,8 +60,8 @@ if ! have_postgres; then
   $SUDO apt-get install -y -qq postgresql
 fi
 if ! have_curl; then
-  echo "deps: installing curl"
-  $SUDO apt-get install -y -qq curl
+  echo "deps: installing curl and openssl"
+  $SUDO apt-get install -y -qq curl openssl
 fi
 
 if ! have_prometheus; then

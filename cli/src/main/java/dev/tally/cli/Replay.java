@@ -829,7 +829,8 @@ final class Replay implements AutoCloseable {
             ? settings.jdbcUser()
             : job == null ? "tally" : job.args().value("--jdbc-user", "tally");
     return new Generations(
-        ValkeyEndpoint.parse(valkey, cluster, System.getenv("TALLY_VALKEY_PASSWORD")),
+        ValkeyEndpoint.parse(valkey, cluster, System.getenv("TALLY_VALKEY_PASSWORD"))
+            .withCaFile(System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
         jdbcUrl,
         jdbcUser,
         System.getenv("TALLY_PG_PASSWORD"));

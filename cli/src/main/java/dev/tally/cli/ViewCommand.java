@@ -31,6 +31,14 @@ final class ViewCommand {
     String valkey;
 
     @Option(
+        names = "--valkey-ca-file",
+        defaultValue = "${env:TALLY_VALKEY_CA_FILE}",
+        description =
+            "PEM file of the CA(s) a TLS Valkey's certificate must chain to (default:"
+                + " $TALLY_VALKEY_CA_FILE, else the JVM's trust store).")
+    String valkeyCaFile;
+
+    @Option(
         names = "--jdbc-url",
         defaultValue = "${env:TALLY_JDBC_URL}",
         description = "PostgreSQL for misses (default: $TALLY_JDBC_URL; none: Valkey only).")
@@ -47,7 +55,8 @@ final class ViewCommand {
         throw new IllegalArgumentException(
             "no Valkey given: pass --valkey redis://host:port (the local stack's is redis://127.0.0.1:6380) or set TALLY_VALKEY");
       }
-      return ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD"));
+      return ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD"))
+          .withCaFile(valkeyCaFile);
     }
 
     ViewClient client() {

@@ -23,25 +23,56 @@ public final class KafkaBroker implements AutoCloseable {
   private static final AtomicInteger TOPIC_COUNTER = new AtomicInteger();
 
   private final KafkaClusterTestKit cluster;
+  private final Properties security;
   private final Admin admin;
 
-  private KafkaBroker(KafkaClusterTestKit cluster) {
+  private KafkaBroker(KafkaClusterTestKit cluster, Properties security) {
     this.cluster = cluster;
-    this.admin = Admin.create(adminProperties(cluster.bootstrapServers()));
+    this.security = security;
+    this.admin = Admin.create(adminProperties(cluster.bootstrapServers(), security));
   }
 
   /** Formats and starts a single-node KRaft cluster with its logs under {@code target/}. */
   public static KafkaBroker start() {
-    Path dir = TestDirs.newDirectory("kafka");
+    return start(null);
+  }
+
+  /**
+   * As {@link #start()}, its clients' listener TLS only when {@code tls} is given: the broker
+   * presents {@link TlsMaterial#serverPem()}, clients need {@link #securityProperties()}.
+   */
+  public static KafkaBroker start(TlsMaterial tls) {
+    Path dir = TestDirs.newDirectory(tls == null ? "kafka" : "kafka-tls");
+    Properties security = new Properties();
     try {
+      TestKitNodes.Builder nodes =
+          new TestKitNodes.Builder()
+              .setCombined(true)
+              .setNumBrokerNodes(1)
+              .setNumControllerNodes(1)
+              .setBaseDirectory(dir);
+      TestKitNodes built = nodes.build();
+      KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(built);
+      if (tls != null) {
+        // The test kit itself takes only PLAINTEXT or SASL_PLAINTEXT listeners; its listener
+        // settings can be given, though: the clients' (and inter-broker) listener speaks SSL.
+        security.put("security.protocol", "SSL");
+        security.put("ssl.truststore.type", "PEM");
+        security.put("ssl.truststore.location", tls.caCertificate().toString());
+        builder
+            .setConfigProp(
+                "listener.security.protocol.map",
+                built.brokerListenerName().value()
+                    + ":SSL,"
+                    + built.controllerListenerName().value()
+                    + ":PLAINTEXT")
+            .setConfigProp("ssl.keystore.type", "PEM")
+            .setConfigProp("ssl.keystore.location", tls.serverPem().toString())
+            .setConfigProp("ssl.truststore.type", "PEM")
+            .setConfigProp("ssl.truststore.location", tls.caCertificate().toString());
+      }
       KafkaClusterTestKit cluster =
-          new KafkaClusterTestKit.Builder(
-                  new TestKitNodes.Builder()
-                      .setCombined(true)
-                      .setNumBrokerNodes(1)
-                      .setNumControllerNodes(1)
-                      .setBaseDirectory(dir)
-                      .build())
+          builder
               // One broker: internal topics cannot have more replicas than that.
               .setConfigProp("offsets.topic.replication.factor", "1")
               .setConfigProp("transaction.state.log.replication.factor", "1")
@@ -54,7 +85,7 @@ public final class KafkaBroker implements AutoCloseable {
       cluster.format();
       cluster.startup();
       cluster.waitForReadyBrokers();
-      return new KafkaBroker(cluster);
+      return new KafkaBroker(cluster, security);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while starting the Kafka broker", e);
@@ -73,11 +104,16 @@ public final class KafkaBroker implements AutoCloseable {
     return admin;
   }
 
-  /** Properties every client of this broker needs (bootstrap servers). */
+  /** Properties every client of this broker needs (bootstrap servers, TLS settings). */
   public Properties clientProperties() {
-    Properties properties = new Properties();
-    properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-    return properties;
+    return adminProperties(bootstrapServers(), security);
+  }
+
+  /** The TLS client settings (security.protocol, trust store); empty for a plain broker. */
+  public Properties securityProperties() {
+    Properties copy = new Properties();
+    copy.putAll(security);
+    return copy;
   }
 
   /** A topic name no other test of this JVM uses. */
@@ -113,8 +149,9 @@ public final class KafkaBroker implements AutoCloseable {
     cluster.close();
   }
 
-  private static Properties adminProperties(String bootstrapServers) {
+  private static Properties adminProperties(String bootstrapServers, Properties security) {
     Properties properties = new Properties();
+    properties.putAll(security);
     properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     return properties;
   }

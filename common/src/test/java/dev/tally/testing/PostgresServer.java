@@ -38,12 +38,15 @@ public final class PostgresServer implements AutoCloseable {
   private final int port;
   private final List<String> command;
   private final Path log;
+  private final TlsMaterial tls;
   private ServerProcess process;
 
-  private PostgresServer(int port, List<String> command, Path log, ServerProcess process) {
+  private PostgresServer(
+      int port, List<String> command, Path log, TlsMaterial tls, ServerProcess process) {
     this.port = port;
     this.command = List.copyOf(command);
     this.log = log;
+    this.tls = tls;
     this.process = process;
   }
 
@@ -56,8 +59,17 @@ public final class PostgresServer implements AutoCloseable {
 
   /** Initialises a data directory, starts the server and creates the {@code tally} database. */
   public static PostgresServer start() {
+    return start(null);
+  }
+
+  /**
+   * As {@link #start()}, accepting TLS connections only when {@code tls} is given ({@code
+   * pg_hba.conf}: {@code hostssl} trusted, anything else rejected), presenting {@code tls}'s server
+   * certificate; {@link #jdbcUrl()} then asks for {@code sslmode=verify-full} against the test CA.
+   */
+  public static PostgresServer start(TlsMaterial tls) {
     Path bin = locateBinaries();
-    Path dir = TestDirs.newDirectory("postgres");
+    Path dir = TestDirs.newDirectory(tls == null ? "postgres" : "postgres-tls");
     Path data = dir.resolve("data");
     Path log = dir.resolve("postgres.log");
     List<String> wrapper = runningAsRoot() ? List.of(locateUnshare(), "-U") : List.of();
@@ -75,6 +87,17 @@ public final class PostgresServer implements AutoCloseable {
             "--locale=C",
             "--no-sync"));
     ServerProcess.runToCompletion("initdb", initdb, log, START_TIMEOUT);
+    if (tls != null) {
+      try {
+        Files.writeString(
+            data.resolve("pg_hba.conf"),
+            "# TLS only: a plain connection is refused\n"
+                + "hostssl all all 127.0.0.1/32 trust\n"
+                + "host    all all 127.0.0.1/32 reject\n");
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
 
     int port = FreePorts.next();
     List<String> postgres = new ArrayList<>(wrapper);
@@ -99,11 +122,23 @@ public final class PostgresServer implements AutoCloseable {
             "full_page_writes=off",
             "-c",
             "max_connections=200"));
+    if (tls != null) {
+      postgres.addAll(
+          List.of(
+              "-c", "ssl=on",
+              "-c", "ssl_cert_file=" + tls.serverCertificate(),
+              "-c", "ssl_key_file=" + tls.serverKey()));
+    }
     ServerProcess process = ServerProcess.start("postgres:" + port, postgres, log);
-    process.awaitReady(() -> accepts(port, "postgres"), START_TIMEOUT);
-    PostgresServer server = new PostgresServer(port, postgres, log, process);
+    String tlsParameters = tls == null ? "" : sslParameters(tls);
+    process.awaitReady(() -> accepts(port, "postgres", tlsParameters), START_TIMEOUT);
+    PostgresServer server = new PostgresServer(port, postgres, log, tls, process);
     server.execute("postgres", "CREATE DATABASE " + DATABASE);
     return server;
+  }
+
+  private static String sslParameters(TlsMaterial tls) {
+    return "sslmode=verify-full&sslrootcert=" + tls.caCertificate();
   }
 
   public String host() {
@@ -126,7 +161,9 @@ public final class PostgresServer implements AutoCloseable {
             .toLowerCase()
             .replaceAll("[^a-z0-9_]", "_");
     execute(DATABASE, "CREATE SCHEMA " + name);
-    return new Schema(name, jdbcUrl(DATABASE) + "?currentSchema=" + name, USER, "");
+    String url = jdbcUrl(DATABASE);
+    return new Schema(
+        name, url + (url.contains("?") ? "&" : "?") + "currentSchema=" + name, USER, "");
   }
 
   /**
@@ -139,7 +176,8 @@ public final class PostgresServer implements AutoCloseable {
     }
     ServerProcess.sleep(downtime);
     process = ServerProcess.start("postgres:" + port, command, log);
-    process.awaitReady(() -> accepts(port, "postgres"), START_TIMEOUT);
+    String tlsParameters = tls == null ? "" : sslParameters(tls);
+    process.awaitReady(() -> accepts(port, "postgres", tlsParameters), START_TIMEOUT);
   }
 
   @Override
@@ -148,7 +186,13 @@ public final class PostgresServer implements AutoCloseable {
   }
 
   private String jdbcUrl(String database) {
-    return "jdbc:postgresql://" + host() + ":" + port + "/" + database;
+    return "jdbc:postgresql://"
+        + host()
+        + ":"
+        + port
+        + "/"
+        + database
+        + (tls == null ? "" : "?" + sslParameters(tls));
   }
 
   private void execute(String database, String sql) {
@@ -160,10 +204,16 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  private static boolean accepts(int port, String database) {
+  private static boolean accepts(int port, String database, String parameters) {
     try (Connection ignored =
         DriverManager.getConnection(
-            "jdbc:postgresql://127.0.0.1:" + port + "/" + database, USER, "")) {
+            "jdbc:postgresql://127.0.0.1:"
+                + port
+                + "/"
+                + database
+                + (parameters.isEmpty() ? "" : "?" + parameters),
+            USER,
+            "")) {
       return true;
     } catch (SQLException notYet) {
       return false;

@@ -19,11 +19,13 @@ public final class ValkeyServer implements AutoCloseable {
 
   private final int port;
   private final Path dir;
+  private final TlsMaterial tls;
   private ServerProcess process;
 
-  private ValkeyServer(int port, Path dir, ServerProcess process) {
+  private ValkeyServer(int port, Path dir, TlsMaterial tls, ServerProcess process) {
     this.port = port;
     this.dir = dir;
+    this.tls = tls;
     this.process = process;
   }
 
@@ -33,7 +35,48 @@ public final class ValkeyServer implements AutoCloseable {
     Path dir = TestDirs.newDirectory("valkey");
     int port = FreePorts.next();
     ServerProcess process = launch(binaries, dir, port, List.of());
-    return new ValkeyServer(port, dir, process);
+    return new ValkeyServer(port, dir, null, process);
+  }
+
+  /**
+   * Starts a standalone server that speaks TLS only (no plain port), presenting {@code tls}'s
+   * server certificate; clients need not present one. {@link #uri()} is then {@code rediss://}.
+   */
+  public static ValkeyServer startTls(TlsMaterial tls) {
+    ValkeyBinaries binaries = ValkeyBinaries.locate();
+    Path dir = TestDirs.newDirectory("valkey-tls");
+    int port = FreePorts.next();
+    List<String> command = new ArrayList<>();
+    command.add(binaries.server().toString());
+    command.addAll(
+        List.of(
+            "--port", "0",
+            "--tls-port", Integer.toString(port),
+            "--tls-cert-file", tls.serverCertificate().toString(),
+            "--tls-key-file", tls.serverKey().toString(),
+            "--tls-ca-cert-file", tls.caCertificate().toString(),
+            "--tls-auth-clients", "no",
+            // 127.0.0.2 too: an address the certificate does not name, for host-name checks.
+            "--bind", "127.0.0.1 127.0.0.2",
+            "--dir", dir.toString(),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            "--protected-mode", "no"));
+    ServerProcess process =
+        ServerProcess.start(
+            "valkey-server:" + port + " (tls)", command, dir.resolve("valkey-" + port + ".log"));
+    ValkeyServer server = new ValkeyServer(port, dir, tls, process);
+    process.awaitReady(server::answersPingOverTls, START_TIMEOUT);
+    return server;
+  }
+
+  private boolean answersPingOverTls() {
+    try (Jedis jedis = client()) {
+      return "PONG".equals(jedis.ping());
+    } catch (RuntimeException notYet) {
+      return false;
+    }
   }
 
   /**
@@ -77,14 +120,27 @@ public final class ValkeyServer implements AutoCloseable {
     return port;
   }
 
-  /** {@code redis://127.0.0.1:PORT}, the form Tally's config takes. */
+  /** {@code redis://127.0.0.1:PORT} ({@code rediss://} with TLS), the form Tally's config takes. */
   public String uri() {
-    return "redis://" + host() + ":" + port;
+    return (tls == null ? "redis://" : "rediss://") + host() + ":" + port;
   }
 
-  /** A new client; the caller closes it. */
+  /** A new client (over TLS, trusting the test CA, for a TLS server); the caller closes it. */
   public Jedis client() {
-    return new Jedis(host(), port);
+    if (tls == null) {
+      return new Jedis(host(), port);
+    }
+    return new Jedis(
+        new io.valkey.HostAndPort(host(), port),
+        io.valkey.DefaultJedisClientConfig.builder()
+            .ssl(true)
+            .sslSocketFactory(dev.tally.common.views.ValkeyEndpoint.socketFactory(tls.caPem()))
+            .build());
+  }
+
+  /** The CA certificate a TLS server's certificate chains to; null for a plain server. */
+  public Path caCertificate() {
+    return tls == null ? null : tls.caCertificate();
   }
 
   /** A key prefix no other test of this JVM uses, e.g. {@code "lua-eval-3:"}. */

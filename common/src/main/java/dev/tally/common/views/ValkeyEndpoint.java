@@ -19,11 +19,22 @@ import java.util.Set;
  * @param cluster true for a Valkey cluster (keys are routed by slot)
  * @param user the ACL user, null for the default user
  * @param password null when the server has no password
- * @param tls connect with TLS ({@code rediss://}, {@code valkeys://})
+ * @param tls connect with TLS ({@code rediss://}, {@code valkeys://}); the server's certificate
+ *     must name the host connected to (its subject alternative names)
+ * @param trustedCertificates PEM certificates of the CAs a TLS server's certificate must chain to;
+ *     null: the JVM's default trust store
  */
 public record ValkeyEndpoint(
-    List<String> nodes, boolean cluster, String user, String password, boolean tls)
+    List<String> nodes,
+    boolean cluster,
+    String user,
+    String password,
+    boolean tls,
+    String trustedCertificates)
     implements Serializable {
+
+  /** Where the CLI and {@code tally serve} take a CA file from when no option names one. */
+  public static final String CA_FILE_ENV = "TALLY_VALKEY_CA_FILE";
 
   public ValkeyEndpoint {
     if (nodes == null || nodes.isEmpty()) {
@@ -31,11 +42,84 @@ public record ValkeyEndpoint(
     }
     nodes = List.copyOf(nodes);
     nodes.forEach(ValkeyEndpoint::hostAndPort);
+    if (trustedCertificates != null) {
+      socketFactory(trustedCertificates); // refuses what holds no certificate, here and now
+    }
+  }
+
+  /** The JVM's trust store for TLS. */
+  public ValkeyEndpoint(
+      List<String> nodes, boolean cluster, String user, String password, boolean tls) {
+    this(nodes, cluster, user, password, tls, null);
   }
 
   /** The default user, without TLS. */
   public ValkeyEndpoint(List<String> nodes, boolean cluster, String password) {
     this(nodes, cluster, null, password, false);
+  }
+
+  /**
+   * This endpoint trusting the CA certificates in {@code caFile} (PEM) for TLS; this endpoint
+   * itself when {@code caFile} is null or blank.
+   *
+   * @throws IllegalArgumentException when the file cannot be read or holds no certificate, or the
+   *     endpoint does not use TLS
+   */
+  public ValkeyEndpoint withCaFile(String caFile) {
+    if (caFile == null || caFile.isBlank()) {
+      return this;
+    }
+    if (!tls) {
+      throw new IllegalArgumentException(
+          "a Valkey CA file ("
+              + caFile
+              + ") is only for TLS: use a rediss:// or valkeys:// URL, or drop the CA file");
+    }
+    String pem;
+    try {
+      pem = java.nio.file.Files.readString(java.nio.file.Path.of(caFile));
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new IllegalArgumentException(
+          "the Valkey CA file " + caFile + " cannot be read: " + e.getMessage(), e);
+    }
+    try {
+      return new ValkeyEndpoint(nodes, cluster, user, password, tls, pem);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("the Valkey CA file " + caFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A TLS socket factory that trusts exactly the certificates in {@code pem}.
+   *
+   * @throws IllegalArgumentException when {@code pem} holds no X.509 certificate
+   */
+  public static javax.net.ssl.SSLSocketFactory socketFactory(String pem) {
+    try {
+      java.util.Collection<? extends java.security.cert.Certificate> certificates =
+          java.security.cert.CertificateFactory.getInstance("X.509")
+              .generateCertificates(
+                  new java.io.ByteArrayInputStream(
+                      pem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+      if (certificates.isEmpty()) {
+        throw new IllegalArgumentException("holds no PEM certificate");
+      }
+      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      int i = 0;
+      for (java.security.cert.Certificate certificate : certificates) {
+        store.setCertificateEntry("ca-" + i++, certificate);
+      }
+      javax.net.ssl.TrustManagerFactory trust =
+          javax.net.ssl.TrustManagerFactory.getInstance(
+              javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(store);
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context.getSocketFactory();
+    } catch (java.security.GeneralSecurityException | java.io.IOException e) {
+      throw new IllegalArgumentException("holds no usable PEM certificate: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -103,6 +187,16 @@ public record ValkeyEndpoint(
       config.password(password);
     }
     config.ssl(tls);
+    if (tls) {
+      // The server's certificate must name the host connected to, as HTTPS checks it; the client
+      // checks only the chain unless told so.
+      javax.net.ssl.SSLParameters parameters = new javax.net.ssl.SSLParameters();
+      parameters.setEndpointIdentificationAlgorithm("HTTPS");
+      config.sslParameters(parameters);
+      if (trustedCertificates != null) {
+        config.sslSocketFactory(socketFactory(trustedCertificates));
+      }
+    }
     if (cluster) {
       Set<HostAndPort> seeds = new LinkedHashSet<>();
       nodes.forEach(node -> seeds.add(hostAndPort(node)));
@@ -125,6 +219,7 @@ public record ValkeyEndpoint(
         + (tls ? "tls " : "")
         + (user == null ? "" : user + "@")
         + String.join(",", nodes)
-        + (password == null ? "" : " (with password)");
+        + (password == null ? "" : " (with password)")
+        + (trustedCertificates == null ? "" : " (trusting the given CA)");
   }
 }

@@ -3,6 +3,8 @@ package dev.tally.common.views;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -39,6 +41,23 @@ class ValkeyEndpointTest {
     assertThat(ValkeyEndpoint.parse("v1:6380", false, null).tls()).isFalse();
     assertThatThrownBy(() -> ValkeyEndpoint.parse("redis://v1", false, null))
         .hasMessageContaining("is not host:port");
+  }
+
+  @Test
+  void aCaFileIsForTlsOnlyAndMustHoldACertificate(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    ValkeyEndpoint tls = ValkeyEndpoint.parse("rediss://v1:6380", false, null);
+    assertThat(tls.withCaFile(null)).isSameAs(tls);
+    assertThat(tls.withCaFile(" ")).isSameAs(tls);
+    assertThatThrownBy(
+            () -> ValkeyEndpoint.parse("redis://v1:6380", false, null).withCaFile("/ca.pem"))
+        .hasMessageContaining("is only for TLS: use a rediss:// or valkeys:// URL");
+    assertThatThrownBy(() -> tls.withCaFile(dir.resolve("absent.pem").toString()))
+        .hasMessageContaining("absent.pem cannot be read");
+    Path garbage = Files.writeString(dir.resolve("garbage.pem"), "not a certificate\n");
+    assertThatThrownBy(() -> tls.withCaFile(garbage.toString()))
+        .hasMessageContaining("garbage.pem")
+        .hasMessageContaining("no");
   }
 
   @Test

@@ -217,6 +217,15 @@ public final class ProjectionOptions {
   Path valkeyPasswordFile;
 
   @Option(
+      names = "--valkey-ca-file",
+      description =
+          "PEM file of the CA(s) a TLS Valkey's certificate must chain to (with rediss:// or"
+              + " valkeys://; else $"
+              + ValkeyEndpoint.CA_FILE_ENV
+              + ", else the JVM's trust store). The server's certificate must name the host.")
+  String valkeyCaFile;
+
+  @Option(
       names = "--valkey-batch",
       defaultValue = "2000",
       description = "Flush to Valkey at this many buffered updates (default: ${DEFAULT-VALUE}).")
@@ -381,8 +390,9 @@ public final class ProjectionOptions {
         bundleSize,
         duration("--bundle-delay", bundleDelay),
         duration("--buffer-timeout", bufferTimeout),
-        ValkeyEndpoint.parse(
-            valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV)),
+        ValkeyEndpoint.parse(valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV))
+            .withCaFile(
+                valkeyCaFile != null ? valkeyCaFile : System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
         valkeyBatch,
         duration("--valkey-max-delay", valkeyMaxDelay),
         valkeyRetries,

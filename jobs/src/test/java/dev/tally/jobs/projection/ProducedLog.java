@@ -39,11 +39,20 @@ final class ProducedLog {
    * As {@link #send(String, GeneratorOptions)}, at most {@code ratePerSecond} (0 = unthrottled).
    */
   ProducedLog send(String bootstrapServers, GeneratorOptions options, double ratePerSecond) {
+    return send(bootstrapServers, new Properties(), options, ratePerSecond);
+  }
+
+  /** As above, with producer settings (e.g. a TLS broker's security properties). */
+  ProducedLog send(
+      String bootstrapServers,
+      Properties producerSettings,
+      GeneratorOptions options,
+      double ratePerSecond) {
     List<GeneratedRecord> records = new ArrayList<>();
     List<CompletableFuture<RecordMetadata>> acks = new ArrayList<>();
     long start = System.nanoTime();
     try (EventProducer producer =
-        new EventProducer(bootstrapServers, options.topicPrefix(), new Properties())) {
+        new EventProducer(bootstrapServers, options.topicPrefix(), producerSettings)) {
       LoadGenerator generator = new LoadGenerator(options);
       while (generator.hasNext()) {
         GeneratedRecord record = generator.next();

@@ -69,14 +69,22 @@ final class ProjectionTestSetup {
     new TopicApplier(kafka.admin()).apply(EventTopics.specs(prefix, (short) 1, 0));
     schema = postgres.newSchema(name);
     PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
-    valkey = ValkeyEndpoint.parse(valkeyServer.uri(), false, null);
+    valkey =
+        ValkeyEndpoint.parse(valkeyServer.uri(), false, null)
+            .withCaFile(
+                valkeyServer.caCertificate() == null
+                    ? null
+                    : valkeyServer.caCertificate().toString());
     this.bootstrapServers = kafka.bootstrapServers();
+    this.kafkaSecurity = new java.util.TreeMap<>();
+    kafka.securityProperties().forEach((k, v) -> kafkaSecurity.put((String) k, (String) v));
     this.checkpointInterval = checkpointInterval;
     this.checkpointIntervalBehind = checkpointIntervalBehind;
     config = variant(generation, "projection-" + prefix, 2, Duration.ofDays(7));
   }
 
   private final String bootstrapServers;
+  private final Map<String, String> kafkaSecurity;
   private final Duration checkpointInterval;
   private final Duration checkpointIntervalBehind;
 
@@ -90,7 +98,7 @@ final class ProjectionTestSetup {
         prefix,
         // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
         // fetches one partition's thousands of records pass before another shows its time.
-        Map.of("max.partition.fetch.bytes", "16384"),
+        kafkaProperties(),
         List.of(Lane.values()),
         groupId,
         "earliest",
@@ -123,6 +131,12 @@ final class ProjectionTestSetup {
         PointsRules.defaults(),
         parallelism,
         Map.of());
+  }
+
+  private Map<String, String> kafkaProperties() {
+    Map<String, String> properties = new java.util.TreeMap<>(kafkaSecurity);
+    properties.put("max.partition.fetch.bytes", "16384");
+    return properties;
   }
 
   /** Every lane's Kafka source from earliest, bounded at {@code stop} (null: unbounded). */
