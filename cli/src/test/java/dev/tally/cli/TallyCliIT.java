@@ -572,6 +572,55 @@ class TallyCliIT {
   }
 
   @Test
+  void theCliTalksTlsToKafkaValkeyAndPostgres() throws Exception {
+    dev.tally.testing.TlsMaterial tls = dev.tally.testing.TlsMaterial.generate();
+    try (KafkaBroker kafka = KafkaBroker.start(tls);
+        ValkeyServer valkey = ValkeyServer.startTls(tls);
+        PostgresServer postgres = PostgresServer.start(tls)) {
+      Path properties = TestDirs.newDirectory("cli-tls").resolve("kafka.properties");
+      StringBuilder text = new StringBuilder();
+      kafka
+          .securityProperties()
+          .forEach((k, v) -> text.append(k).append('=').append(v).append('\n'));
+      Files.writeString(properties, text.toString());
+      String[] overTls = {
+        "-b", kafka.bootstrapServers(), "--kafka-properties-file", properties.toString()
+      };
+      PostgresServer.Schema schema = postgres.newSchema("cli_tls");
+      String ca = tls.caCertificate().toString();
+
+      Run apply = tally(concat(new String[] {"topics", "apply"}, overTls));
+      Run produce =
+          tally(concat(new String[] {"produce", "--events", "500", "--seed", "5"}, overTls));
+      Run lag = tally(concat(new String[] {"lag", "--group", "cli-tls"}, overTls));
+      Run migrate = tally("db", "migrate", "--jdbc-url", schema.jdbcUrl(), "--jdbc-user", "tally");
+      String[] stores = {
+        "--valkey", valkey.uri(), "--valkey-ca-file", ca, "--jdbc-url", schema.jdbcUrl()
+      };
+      Run status = tally(concat(new String[] {"cache", "status"}, stores));
+      Run untrusted =
+          tally("cache", "status", "--valkey", valkey.uri(), "--jdbc-url", schema.jdbcUrl());
+
+      assertThat(schema.jdbcUrl()).contains("sslmode=verify-full");
+      assertThat(apply.exitCode()).as(apply.err()).isZero();
+      assertThat(apply.out()).contains("created   events.p0");
+      assertThat(produce.exitCode()).as(produce.err()).isZero();
+      assertThat(produce.out()).contains("sent 500 records", "all acknowledged");
+      // The group has committed nothing: every partition's lag is its end offset, read over TLS.
+      assertThat(lag.exitCode()).as(lag.err()).isZero();
+      assertThat(lag.out()).containsPattern("events\\.p0 +0 +0 +(\\d+) +\\1");
+      assertThat(migrate.exitCode()).as(migrate.err()).isZero();
+      // Generation 1 from PostgreSQL, its (empty) tags from Valkey: both read over TLS.
+      assertThat(status.err()).isEmpty();
+      assertThat(status.out()).contains("generation 1: 64 of 64 tags incomplete in Valkey");
+      assertThat(untrusted.exitCode()).isEqualTo(1);
+      assertThat(untrusted.err())
+          .contains("tally cache status: error: cannot reach Valkey", "PKIX path building failed")
+          .doesNotContain("\tat ");
+    }
+  }
+
+  @Test
   void dbMigrateBringsTheSchemaUpGrantsTheRolesAndNamesADeadServerInOneLine(PostgresServer postgres)
       throws Exception {
     PostgresServer.Schema schema = postgres.newSchema("cli-migrate");
