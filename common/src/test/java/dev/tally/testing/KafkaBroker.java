@@ -94,6 +94,75 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
+  /**
+   * A cluster of {@code brokers} KRaft brokers (the first also the controller) in the test JVM:
+   * internal topics and new topics replicated {@code brokers} times, {@code min.insync.replicas}
+   * one less. For tests of a broker lost while clients run ({@link #stopBroker}); the test closes
+   * it.
+   */
+  public static KafkaBroker startCluster(int brokers) {
+    if (brokers < 2) {
+      throw new IllegalArgumentException("a cluster needs at least 2 brokers, got " + brokers);
+    }
+    Path dir = TestDirs.newDirectory("kafka-cluster");
+    String replication = Integer.toString(brokers);
+    String minIsr = Integer.toString(brokers - 1);
+    try {
+      KafkaClusterTestKit cluster =
+          new KafkaClusterTestKit.Builder(
+                  new TestKitNodes.Builder()
+                      .setCombined(true)
+                      .setNumBrokerNodes(brokers)
+                      .setNumControllerNodes(1)
+                      .setBaseDirectory(dir)
+                      .build())
+              .setConfigProp("offsets.topic.replication.factor", replication)
+              .setConfigProp("transaction.state.log.replication.factor", replication)
+              .setConfigProp("transaction.state.log.min.isr", minIsr)
+              .setConfigProp("default.replication.factor", replication)
+              .setConfigProp("min.insync.replicas", minIsr)
+              .setConfigProp("group.initial.rebalance.delay.ms", "0")
+              .setConfigProp("auto.create.topics.enable", "false")
+              .setConfigProp("num.partitions", "1")
+              .setDeleteOnClose(true)
+              .build();
+      cluster.format();
+      cluster.startup();
+      cluster.waitForReadyBrokers();
+      return new KafkaBroker(cluster, new Properties());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting the Kafka cluster", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot start the in-JVM Kafka cluster under " + dir, e);
+    }
+  }
+
+  /** The ids of the brokers running now. */
+  public java.util.Set<Integer> runningBrokers() {
+    java.util.Set<Integer> running = new java.util.TreeSet<>();
+    cluster
+        .brokers()
+        .forEach(
+            (id, broker) -> {
+              if (!broker.isShutdown()) {
+                running.add(id);
+              }
+            });
+    return running;
+  }
+
+  /**
+   * Stops broker {@code id} (a broker-only node, not the controller) and leaves it down: its
+   * partitions' leadership moves to the others, its replicas leave the in-sync sets.
+   */
+  public void stopBroker(int id) {
+    if (cluster.controllers().containsKey(id)) {
+      throw new IllegalArgumentException("broker " + id + " is also the controller; stop another");
+    }
+    cluster.brokers().get(id).shutdown();
+  }
+
   /** The broker's {@code bootstrap.servers}. */
   public String bootstrapServers() {
     return cluster.bootstrapServers();

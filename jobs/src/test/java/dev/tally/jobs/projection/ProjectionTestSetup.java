@@ -64,17 +64,38 @@ final class ProjectionTestSetup {
       PostgresServer postgres,
       Duration checkpointInterval,
       Duration checkpointIntervalBehind) {
-    prefix = kafka.uniqueTopicName(name) + ".";
-    generation = GENERATIONS.incrementAndGet();
-    new TopicApplier(kafka.admin()).apply(EventTopics.specs(prefix, (short) 1, 0));
-    schema = postgres.newSchema(name);
-    PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
-    valkey =
+    this(
+        name,
+        kafka,
+        (short) 1,
         ValkeyEndpoint.parse(valkeyServer.uri(), false, null)
             .withCaFile(
                 valkeyServer.caCertificate() == null
                     ? null
-                    : valkeyServer.caCertificate().toString());
+                    : valkeyServer.caCertificate().toString()),
+        postgres,
+        checkpointInterval,
+        checkpointIntervalBehind);
+  }
+
+  /**
+   * The general form: topics replicated {@code replication} times, Valkey at {@code valkey} (one
+   * node or a cluster).
+   */
+  ProjectionTestSetup(
+      String name,
+      KafkaBroker kafka,
+      short replication,
+      ValkeyEndpoint valkey,
+      PostgresServer postgres,
+      Duration checkpointInterval,
+      Duration checkpointIntervalBehind) {
+    prefix = kafka.uniqueTopicName(name) + ".";
+    generation = GENERATIONS.incrementAndGet();
+    new TopicApplier(kafka.admin()).apply(EventTopics.specs(prefix, replication, 0));
+    schema = postgres.newSchema(name);
+    PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password());
+    this.valkey = valkey;
     this.bootstrapServers = kafka.bootstrapServers();
     this.kafkaSecurity = new java.util.TreeMap<>();
     kafka.securityProperties().forEach((k, v) -> kafkaSecurity.put((String) k, (String) v));

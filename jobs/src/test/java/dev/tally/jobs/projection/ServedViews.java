@@ -190,6 +190,25 @@ final class ServedViews {
   static Map<String, Map<String, Long>> valkey(
       ValkeyEndpoint endpoint, int generation, String view) {
     Map<String, Map<String, Long>> entries = new TreeMap<>();
+    if (endpoint.cluster()) {
+      // SCAN walks one node: every master's keys, each node read as a standalone endpoint.
+      try (io.valkey.JedisCluster cluster = (io.valkey.JedisCluster) endpoint.connect()) {
+        for (String node : cluster.getClusterNodes().keySet()) {
+          entries.putAll(
+              valkey(
+                  new ValkeyEndpoint(
+                      List.of(node),
+                      false,
+                      endpoint.user(),
+                      endpoint.password(),
+                      endpoint.tls(),
+                      endpoint.trustedCertificates()),
+                  generation,
+                  view));
+        }
+      }
+      return entries;
+    }
     String marker = ":g" + generation + ":" + view + ":";
     try (UnifiedJedis jedis = endpoint.connect()) {
       String cursor = ScanParams.SCAN_POINTER_START;
