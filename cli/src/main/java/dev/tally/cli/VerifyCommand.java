@@ -9,8 +9,6 @@ import dev.tally.common.views.ViewClient;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.events.EventType;
 import io.valkey.UnifiedJedis;
-import io.valkey.params.ScanParams;
-import io.valkey.resps.ScanResult;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -265,30 +263,26 @@ final class VerifyCommand implements Callable<Integer> {
   private Map<String, Map<String, Map<String, Long>>> valkeyViews(int generation) {
     Map<String, Map<String, Map<String, Long>>> views = new TreeMap<>();
     try (UnifiedJedis jedis = stores.endpoint().connect()) {
-      String cursor = ScanParams.SCAN_POINTER_START;
-      ScanParams params = new ScanParams().match("tally:{*}:g" + generation + ":*").count(1000);
       String marker = ":g" + generation + ":";
-      do {
-        ScanResult<String> page = jedis.scan(cursor, params);
-        for (String key : page.getResult()) {
-          if (ViewKeys.reserved(key) || key.endsWith(":rank") || key.endsWith(":rank:cache")) {
-            continue;
-          }
-          String rest = key.substring(key.indexOf(marker) + marker.length());
-          int colon = rest.indexOf(':');
-          String view = rest.substring(0, colon);
-          Map<String, Long> fields = new TreeMap<>();
-          ValkeyViewStore.served(jedis.hgetAll(key))
-              .forEach(
-                  (field, value) -> {
-                    if (!field.startsWith("_")) {
-                      fields.put(field, Long.parseLong(value));
-                    }
-                  });
-          views.computeIfAbsent(view, v -> new TreeMap<>()).put(rest.substring(colon + 1), fields);
+      java.util.Set<String> keys = new java.util.TreeSet<>();
+      dev.tally.common.views.ValkeyScan.keys(jedis, "tally:{*}:g" + generation + ":*", keys::add);
+      for (String key : keys) {
+        if (ViewKeys.reserved(key) || key.endsWith(":rank") || key.endsWith(":rank:cache")) {
+          continue;
         }
-        cursor = page.getCursor();
-      } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+        String rest = key.substring(key.indexOf(marker) + marker.length());
+        int colon = rest.indexOf(':');
+        String view = rest.substring(0, colon);
+        Map<String, Long> fields = new TreeMap<>();
+        ValkeyViewStore.served(jedis.hgetAll(key))
+            .forEach(
+                (field, value) -> {
+                  if (!field.startsWith("_")) {
+                    fields.put(field, Long.parseLong(value));
+                  }
+                });
+        views.computeIfAbsent(view, v -> new TreeMap<>()).put(rest.substring(colon + 1), fields);
+      }
     }
     return views;
   }

@@ -32,7 +32,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import picocli.CommandLine;
 
 /** The {@code tally} command run in-process against the real broker. */
-@ExtendWith({KafkaExtension.class, ValkeyExtension.class, PostgresExtension.class})
+@ExtendWith({
+  KafkaExtension.class,
+  ValkeyExtension.class,
+  PostgresExtension.class,
+  dev.tally.testing.ValkeyClusterExtension.class
+})
 class TallyCliIT {
 
   /** What one command printed, and its exit code. */
@@ -569,6 +574,104 @@ class TallyCliIT {
               next.add(name);
               collect(sub, next, commands);
             });
+  }
+
+  @Test
+  void verifyReadsEveryNodeOfAValkeyCluster(
+      KafkaBroker kafka, dev.tally.testing.ValkeyCluster valkey) throws Exception {
+    String prefix = kafka.uniqueTopicName("cli-verify-cluster") + ".";
+    tally("topics", "apply", "-b", kafka.bootstrapServers(), "--topic-prefix", prefix);
+    Run produce =
+        tally(
+            "produce",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix,
+            "--events",
+            "3000",
+            "--users",
+            "400",
+            "--late",
+            "0",
+            "--malformed",
+            "0",
+            "--seed",
+            "17");
+    assertThat(produce.exitCode()).as(produce.err()).isZero();
+
+    // The served views as the job would leave them (the fold's values, one writer each), written
+    // through the cluster: the entries spread over the three masters' slots.
+    Map<dev.tally.events.EventType, Long> points =
+        new java.util.EnumMap<>(dev.tally.events.EventType.class);
+    String table =
+        TallyCli.commandLine()
+            .getSubcommands()
+            .get("verify")
+            .getCommandSpec()
+            .findOption("--points")
+            .defaultValue();
+    for (String rule : table.split(",")) {
+      String[] parts = rule.split("=");
+      points.put(dev.tally.events.EventType.valueOf(parts[0]), Long.parseLong(parts[1]));
+    }
+    dev.tally.common.verify.LogFold.Result fold =
+        dev.tally.common.verify.LogFold.fold(
+            kafka.bootstrapServers(),
+            Map.of(),
+            prefix,
+            List.of(dev.tally.common.events.Lane.values()),
+            new dev.tally.common.verify.LogFold.Rules(
+                java.time.Duration.ofDays(7),
+                java.time.Duration.ofSeconds(10),
+                java.time.Duration.ofSeconds(60),
+                java.time.Duration.ofMinutes(1),
+                points));
+    List<String> nodes =
+        valkey.nodes().stream().map(n -> n.getHost() + ":" + n.getPort()).sorted().toList();
+    ValkeyEndpoint endpoint = new ValkeyEndpoint(nodes, true, null);
+    int generation = 700 + (int) (System.nanoTime() % 100);
+    List<ViewUpdate> updates = new java.util.ArrayList<>();
+    fold.views()
+        .forEach(
+            (view, entries) ->
+                entries.forEach(
+                    (key, fields) -> {
+                      Partial partial = Partial.builder();
+                      fields.forEach(
+                          (field, value) -> {
+                            if (field.equals("last_activity_ms")) {
+                              partial.max(field, value);
+                            } else {
+                              partial.sum(field, value);
+                            }
+                          });
+                      updates.add(new ViewUpdate(view, key, "live/p0", 1, partial, 0));
+                    }));
+    try (ValkeyViewStore store = new ValkeyViewStore(endpoint, generation, 500)) {
+      store.apply(updates);
+    }
+    for (io.valkey.HostAndPort node : valkey.nodes()) {
+      try (var client = valkey.nodeClient(node)) {
+        assertThat(client.dbSize()).as("entries on master %s", node).isPositive();
+      }
+    }
+
+    Run verify =
+        tally(
+            "verify",
+            "-b",
+            kafka.bootstrapServers(),
+            "--topic-prefix",
+            prefix,
+            "--valkey",
+            "redis://" + String.join(",", nodes),
+            "--generation",
+            Integer.toString(generation));
+
+    assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+    assertThat(verify.out()).contains("lost=0 double=0 different=0 deadletters=0");
+    assertThat(updates).hasSizeGreaterThan(400);
   }
 
   @Test

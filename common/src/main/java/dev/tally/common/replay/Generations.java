@@ -1,15 +1,11 @@
 package dev.tally.common.replay;
 
 import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ValkeyScan;
 import dev.tally.common.views.ViewKeys;
 import io.valkey.AbstractPipeline;
-import io.valkey.ConnectionPool;
-import io.valkey.Jedis;
-import io.valkey.JedisCluster;
 import io.valkey.Response;
 import io.valkey.UnifiedJedis;
-import io.valkey.params.ScanParams;
-import io.valkey.resps.ScanResult;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -25,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Consumer;
 
 /**
  * The view generations in both stores: which one readers are served, switching it atomically (one
@@ -41,7 +36,6 @@ public final class Generations implements AutoCloseable {
   private static final int BATCH = 500;
 
   private final UnifiedJedis valkey;
-  private final boolean cluster;
   private final String jdbcUrl;
   private final String jdbcUser;
   private final String jdbcPassword;
@@ -54,7 +48,6 @@ public final class Generations implements AutoCloseable {
    */
   public Generations(ValkeyEndpoint endpoint, String jdbcUrl, String jdbcUser, String password) {
     this.valkey = endpoint.connect();
-    this.cluster = endpoint.cluster();
     this.jdbcUrl = jdbcUrl;
     this.jdbcUser = jdbcUser;
     this.jdbcPassword = password;
@@ -195,31 +188,8 @@ public final class Generations implements AutoCloseable {
   /** Every Valkey key of a generation. */
   public Set<String> keys(int generation) {
     Set<String> keys = new TreeSet<>();
-    String pattern = "tally:{*}:g" + generation + ":*";
-    if (cluster) {
-      for (ConnectionPool pool : ((JedisCluster) valkey).getClusterNodes().values()) {
-        try (Jedis node = new Jedis(pool.getResource())) {
-          scan(node::scan, pattern, keys::add);
-        }
-      }
-    } else {
-      scan(valkey::scan, pattern, keys::add);
-    }
+    ValkeyScan.keys(valkey, "tally:{*}:g" + generation + ":*", keys::add);
     return keys;
-  }
-
-  private interface Scanner {
-    ScanResult<String> scan(String cursor, ScanParams params);
-  }
-
-  private static void scan(Scanner scanner, String pattern, Consumer<String> sink) {
-    ScanParams params = new ScanParams().match(pattern).count(1000);
-    String cursor = ScanParams.SCAN_POINTER_START;
-    do {
-      ScanResult<String> page = scanner.scan(cursor, params);
-      page.getResult().forEach(sink);
-      cursor = page.getCursor();
-    } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
   }
 
   /**

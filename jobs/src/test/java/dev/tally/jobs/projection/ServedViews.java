@@ -5,8 +5,6 @@ import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.decode.DeadLetterSerializer;
 import dev.tally.testing.KafkaBroker;
 import io.valkey.UnifiedJedis;
-import io.valkey.params.ScanParams;
-import io.valkey.resps.ScanResult;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -190,48 +188,25 @@ final class ServedViews {
   static Map<String, Map<String, Long>> valkey(
       ValkeyEndpoint endpoint, int generation, String view) {
     Map<String, Map<String, Long>> entries = new TreeMap<>();
-    if (endpoint.cluster()) {
-      // SCAN walks one node: every master's keys, each node read as a standalone endpoint.
-      try (io.valkey.JedisCluster cluster = (io.valkey.JedisCluster) endpoint.connect()) {
-        for (String node : cluster.getClusterNodes().keySet()) {
-          entries.putAll(
-              valkey(
-                  new ValkeyEndpoint(
-                      List.of(node),
-                      false,
-                      endpoint.user(),
-                      endpoint.password(),
-                      endpoint.tls(),
-                      endpoint.trustedCertificates()),
-                  generation,
-                  view));
-        }
-      }
-      return entries;
-    }
     String marker = ":g" + generation + ":" + view + ":";
     try (UnifiedJedis jedis = endpoint.connect()) {
-      String cursor = ScanParams.SCAN_POINTER_START;
-      ScanParams params = new ScanParams().match("tally:*" + marker + "*").count(1000);
-      do {
-        ScanResult<String> page = jedis.scan(cursor, params);
-        for (String key : page.getResult()) {
-          String entryKey = key.substring(key.indexOf(marker) + marker.length());
-          if (jedis.type(key).equals("hash")) {
-            Map<String, Long> fields = new TreeMap<>();
-            jedis
-                .hgetAll(key)
-                .forEach(
-                    (field, value) -> {
-                      if (!field.startsWith("_")) {
-                        fields.put(field, Long.parseLong(value));
-                      }
-                    });
-            entries.put(entryKey, fields);
-          }
+      java.util.Set<String> keys = new java.util.TreeSet<>();
+      dev.tally.common.views.ValkeyScan.keys(jedis, "tally:*" + marker + "*", keys::add);
+      for (String key : keys) {
+        String entryKey = key.substring(key.indexOf(marker) + marker.length());
+        if (jedis.type(key).equals("hash")) {
+          Map<String, Long> fields = new TreeMap<>();
+          jedis
+              .hgetAll(key)
+              .forEach(
+                  (field, value) -> {
+                    if (!field.startsWith("_")) {
+                      fields.put(field, Long.parseLong(value));
+                    }
+                  });
+          entries.put(entryKey, fields);
         }
-        cursor = page.getCursor();
-      } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+      }
     }
     return entries;
   }
