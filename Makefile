@@ -5,7 +5,7 @@ MVN ?= mvn
 STACK := deploy/local/stack.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help deps build test fmt up down status smoke demo bench bench-quick bench-ladder faults faults-quick faults-brokers observe jmh clean clean-stack
+.PHONY: help deps build test fmt up up-multi down status smoke demo demo-multi bench bench-quick bench-ladder faults faults-quick faults-brokers observe jmh clean clean-stack
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
@@ -25,6 +25,13 @@ fmt: ## reformat Java sources (the build fails on unformatted code)
 up: deps build ## build, then start the local stack: Kafka, Valkey, PostgreSQL (migrated, with the job's roles), Flink JobManager + TaskManager
 	@bash $(STACK) up
 
+# The multi-node profile: three Kafka brokers (replication 3), a three-master Valkey cluster, two
+# TaskManagers (docs/local-stack.md). A stack keeps its profile until it is reset (make clean-stack).
+MULTI := TALLY_KAFKA_BROKERS=3 TALLY_VALKEY_NODES=3 TALLY_FLINK_TASKMANAGERS=2 TALLY_FLINK_SLOTS=2
+
+up-multi: deps build ## the local stack's multi-node profile: 3 Kafka brokers, a 3-master Valkey cluster, 2 TaskManagers
+	@$(MULTI) bash $(STACK) up
+
 down: ## stop exactly what `make up` started
 	@bash $(STACK) down
 
@@ -34,8 +41,11 @@ status: ## show what the local stack runs, with pids and addresses
 smoke: deps build ## stack up, submit a job over Flink's REST API, wait for it, stack down
 	@bash deploy/local/smoke.sh
 
-demo: deps build ## reset and start the stack, produce 500k events, run the projection job over REST, print the views
+demo: deps build ## reset and start the stack, produce 500k events, run the projection job over REST, print the views, check them with tally verify
 	@bash deploy/local/demo.sh
+
+demo-multi: deps build ## the demo on the multi-node profile (make up-multi's), checked by tally verify
+	@$(MULTI) bash deploy/local/demo.sh
 
 bench: deps build ## benchmark on a reset local stack (5M events, ~12 min): bench/results/, BENCHMARKS.md
 	@bash deploy/local/bench.sh full

@@ -79,6 +79,15 @@ SERVE="http://127.0.0.1:${TALLY_SERVE_PORT:-8090}"
 curl -sS "$SERVE/v1/views/user_score/entries/user-0"
 echo
 
+say "Checking every view and dead letter against an independent fold of the log (tally verify)"
+# The last writes reach the stores within a checkpoint of catching up: a few tries, 5 s apart.
+for try in 1 2 3 4; do
+  if "$TALLY" verify --jdbc-url "$TALLY_JDBC_URL" >"$STATE/logs/demo-verify.txt" 2>&1; then break; fi
+  [ "$try" = 4 ] && { cat "$STATE/logs/demo-verify.txt" >&2; fail "the views differ from the log (above)"; }
+  sleep 5
+done
+grep -E '^(log:|summary |verify:)' "$STATE/logs/demo-verify.txt"
+
 rank_key="$("$TALLY" view leaderboard hunt-0 --top 1 | head -n 1 | sed -E 's/.*sorted set ([^)]*)\)/\1/')"
 say "Look for yourself"
 cat <<EOF2

@@ -33,6 +33,9 @@
 #   TALLY_KAFKA_BROKERS=3 (three KRaft nodes in one quorum, services kafka, kafka-2, kafka-3 on
 #   ports 9092/9094/9096, controllers 9093/9095/9097, one rack each, replication 3 with
 #   min.insync.replicas=2; clients bootstrap from all three: stack.sh env),
+#   TALLY_VALKEY_NODES=3 (a Valkey cluster of three masters, services valkey, valkey-2, valkey-3 on
+#   ports 6380/6381/6382, cluster bus +10000; every --valkey URL the stack prints names all three,
+#   which Tally takes as a cluster; the exporter reads node 1),
 #   TALLY_FLINK_HA=1 (JobManager high availability: a ZooKeeper, service zookeeper, holds the leader
 #   and the jobs' pointers, HA data under the state dir; a killed or restarted JobManager recovers
 #   its running jobs from their last checkpoint; make faults uses it; later commands on the same
@@ -71,6 +74,11 @@ KAFKA_BROKERS="${TALLY_KAFKA_BROKERS:-1}"
   || { echo "stack: TALLY_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_BROKERS'" >&2; exit 2; }
 # A stack keeps the brokers it was created with.
 if [ -d "$STATE/kafka-3" ]; then KAFKA_BROKERS=3; fi
+VALKEY_NODES="${TALLY_VALKEY_NODES:-1}"
+[[ "$VALKEY_NODES" =~ ^(1|3)$ ]] \
+  || { echo "stack: TALLY_VALKEY_NODES must be 1 or 3, got '$VALKEY_NODES'" >&2; exit 2; }
+# A stack keeps the Valkey it was created with.
+if [ -d "$STATE/valkey-3" ]; then VALKEY_NODES=3; fi
 FLINK_CHANGELOG="${TALLY_FLINK_CHANGELOG:-1}"
 PG_SHARED_BUFFERS="${TALLY_PG_SHARED_BUFFERS:-128MB}"
 PG_MAX_WAL_SIZE="${TALLY_PG_MAX_WAL_SIZE:-1GB}"
@@ -109,7 +117,9 @@ HA_SERVICES=()
 [ "$FLINK_HA" = 1 ] && HA_SERVICES=(zookeeper)
 KAFKA_SERVICES=(kafka)
 [ "$KAFKA_BROKERS" = 3 ] && KAFKA_SERVICES=(kafka kafka-2 kafka-3)
-SERVICES=("${KAFKA_SERVICES[@]}" valkey postgres "${HA_SERVICES[@]}" flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
+VALKEY_SERVICES=(valkey)
+[ "$VALKEY_NODES" = 3 ] && VALKEY_SERVICES=(valkey valkey-2 valkey-3)
+SERVICES=("${KAFKA_SERVICES[@]}" "${VALKEY_SERVICES[@]}" postgres "${HA_SERVICES[@]}" flink-jobmanager "${TASKMANAGERS[@]}" postgres-exporter valkey-exporter
   prometheus tally-serve)
 
 # Java 17 opens Flink needs (from Flink's default config, env.java.opts.all).
@@ -244,12 +254,28 @@ valkey_acl_file() {
   echo "$file"
 }
 
-valkey_cli() {
+# valkey-cli as the operator against node 1 (-c: following a cluster's redirections).
+valkey_cli() { valkey_cli_on "$VALKEY_PORT" "$@"; }
+
+valkey_cli_on() {
+  local port="$1" follow=()
+  shift
+  [ "$VALKEY_NODES" = 3 ] && follow=(-c)
   if [ "$STACK_AUTH" = 1 ]; then
-    REDISCLI_AUTH="$(cat "$(secret valkey-admin)")" valkey-cli --user tally-admin -p "$VALKEY_PORT" "$@"
+    REDISCLI_AUTH="$(cat "$(secret valkey-admin)")" valkey-cli --user tally-admin -p "$port" "${follow[@]}" "$@"
   else
-    valkey-cli -p "$VALKEY_PORT" "$@"
+    valkey-cli -p "$port" "${follow[@]}" "$@"
   fi
+}
+
+# Node i of Valkey: service valkey (1), valkey-2, valkey-3; port TALLY_VALKEY_PORT + i - 1.
+valkey_service() { if [ "$1" = 1 ]; then echo valkey; else echo "valkey-$1"; fi; }
+valkey_port() { echo $((VALKEY_PORT + $1 - 1)); }
+# host:port of every node, comma-separated: several nodes in a --valkey URL mean a cluster.
+valkey_nodes() {
+  local i out=""
+  for ((i = 1; i <= VALKEY_NODES; i++)); do out+="${out:+,}127.0.0.1:$(valkey_port "$i")"; done
+  echo "$out"
 }
 
 pg_password_env() {
@@ -388,21 +414,68 @@ PROPS
 }
 
 
+# One valkey-server, or with TALLY_VALKEY_NODES=3 three masters of one cluster (16384 slots split
+# by valkey-cli --cluster create, no replicas; a node restarted keeps its slots from nodes.conf).
 start_valkey() {
-  running valkey && { log "valkey already running (pid $(pid_of valkey))"; return; }
+  local i started=()
   command -v valkey-server >/dev/null || die "valkey-server not found; run: make deps"
-  require_port_free valkey "$VALKEY_PORT" TALLY_VALKEY_PORT
-  mkdir -p "$STATE/valkey"
-  local acl=()
-  if [ "$STACK_AUTH" = 1 ]; then acl=(--aclfile "$(valkey_acl_file)"); fi
-  # No persistence: Valkey is a cache of views; Kafka is the truth and PostgreSQL the durable copy.
-  launch valkey valkey-server --port "$VALKEY_PORT" --bind 127.0.0.1 --dir "$STATE/valkey" \
-    --save "" --appendonly no --daemonize no --protected-mode no "${acl[@]}"
-  wait_for "valkey on :$VALKEY_PORT" 30 valkey valkey_ready
-  log "valkey     pid $(pid_of valkey)  redis://127.0.0.1:$VALKEY_PORT"
+  for ((i = 1; i <= VALKEY_NODES; i++)); do
+    if running "$(valkey_service "$i")"; then
+      log "$(valkey_service "$i") already running (pid $(pid_of "$(valkey_service "$i")"))"
+    else
+      launch_valkey_node "$i"
+      started+=("$i")
+    fi
+  done
+  for i in "${started[@]}"; do
+    wait_for "valkey on :$(valkey_port "$i")" 30 "$(valkey_service "$i")" valkey_ready "$(valkey_port "$i")"
+    log "$(printf '%-10s' "$(valkey_service "$i")") pid $(pid_of "$(valkey_service "$i")")  redis://127.0.0.1:$(valkey_port "$i")"
+  done
+  [ "$VALKEY_NODES" = 3 ] && form_valkey_cluster
+  return 0
 }
 
-valkey_ready() { [ "$(valkey_cli ping 2>/dev/null)" = "PONG" ]; }
+launch_valkey_node() {
+  local node="$1" service port dir acl=() cluster=()
+  service="$(valkey_service "$node")"
+  port="$(valkey_port "$node")"
+  dir="$STATE/$service"
+  require_port_free "$service" "$port" TALLY_VALKEY_PORT
+  mkdir -p "$dir" "$STATE/valkey"
+  if [ "$STACK_AUTH" = 1 ]; then
+    [ -s "$STATE/valkey/users.acl" ] || valkey_acl_file >/dev/null
+    acl=(--aclfile "$STATE/valkey/users.acl")
+  fi
+  if [ "$VALKEY_NODES" = 3 ]; then
+    require_port_free "$service-bus" $((port + 10000)) TALLY_VALKEY_PORT
+    cluster=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-node-timeout 5000)
+  fi
+  # No persistence: Valkey is a cache of views; Kafka is the truth and PostgreSQL the durable copy.
+  launch "$service" valkey-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
+    --save "" --appendonly no --daemonize no --protected-mode no "${acl[@]}" "${cluster[@]}"
+}
+
+form_valkey_cluster() {
+  local i
+  if ! valkey_cli_on "$VALKEY_PORT" cluster info 2>/dev/null | grep -q '^cluster_slots_assigned:16384'; then
+    local create=()
+    for ((i = 1; i <= VALKEY_NODES; i++)); do create+=("127.0.0.1:$(valkey_port "$i")"); done
+    log "forming the Valkey cluster of ${create[*]}"
+    valkey_cli_on "$VALKEY_PORT" --cluster create "${create[@]}" --cluster-replicas 0 --cluster-yes \
+      >>"$LOGS/valkey.log" 2>&1 || die "valkey-cli --cluster create failed; see $LOGS/valkey.log"
+  fi
+  wait_for "the Valkey cluster" 60 valkey valkey_cluster_ok
+  log "valkey     cluster of $VALKEY_NODES masters: $(valkey_nodes)"
+}
+
+valkey_cluster_ok() {
+  local i
+  for ((i = 1; i <= VALKEY_NODES; i++)); do
+    valkey_cli_on "$(valkey_port "$i")" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+valkey_ready() { [ "$(valkey_cli_on "${1:-$VALKEY_PORT}" ping 2>/dev/null)" = "PONG" ]; }
 
 start_postgres() {
   running postgres && { log "postgres already running (pid $(pid_of postgres))"; return; }
@@ -747,7 +820,8 @@ address_of() {
     kafka) echo "127.0.0.1:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT)" ;;
     kafka-*) echo "127.0.0.1:$(kafka_port "${1#kafka-}") (controller :$(kafka_controller_port "${1#kafka-}"))" ;;
     zookeeper) echo "127.0.0.1:$ZOOKEEPER_PORT (Flink HA, state $STATE/flink/ha)" ;;
-    valkey) echo "redis://127.0.0.1:$VALKEY_PORT" ;;
+    valkey) echo "redis://127.0.0.1:$VALKEY_PORT$([ "$VALKEY_NODES" = 3 ] && echo " (cluster of $(valkey_nodes))")" ;;
+    valkey-[0-9]*) echo "redis://127.0.0.1:$(valkey_port "${1#valkey-}")" ;;
     postgres) echo "postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DATABASE" ;;
     flink-jobmanager) echo "http://127.0.0.1:$FLINK_REST_PORT (rpc :$FLINK_RPC_PORT)" ;;
     flink-taskmanager*) echo "$FLINK_SLOTS slots, $FLINK_TM_MEMORY" ;;
@@ -778,9 +852,10 @@ cmd_serve() {
   running tally-serve && { log "tally-serve already running (pid $(pid_of tally-serve))"; return; }
   [ -f "$ROOT/cli/target/tally.jar" ] || die "cli/target/tally.jar not found; run: make build"
   require_port_free tally-serve "$SERVE_PORT" TALLY_SERVE_PORT
-  local valkey="redis://127.0.0.1:$VALKEY_PORT" pg_user="$PG_USER" credentials=()
+  local valkey pg_user="$PG_USER" credentials=()
+  valkey="redis://$(valkey_nodes)"
   if [ "$STACK_AUTH" = 1 ]; then
-    valkey="redis://tally-reader@127.0.0.1:$VALKEY_PORT"
+    valkey="redis://tally-reader@$(valkey_nodes)"
     pg_user=tally_api
     credentials=(TALLY_VALKEY_PASSWORD="$(cat "$(secret valkey-reader)")"
       TALLY_PG_PASSWORD="$(cat "$(secret postgres-api)")")
@@ -797,7 +872,7 @@ start_service() {
   case "$1" in
     kafka) start_kafka_node 1 ;;
     kafka-*) start_kafka_node "${1#kafka-}" ;;
-    valkey) start_valkey ;;
+    valkey | valkey-[0-9]*) start_valkey ;;
     postgres) start_postgres ;;
     zookeeper) start_zookeeper ;;
     flink-jobmanager | flink-taskmanager*) start_flink ;;
@@ -846,13 +921,13 @@ cmd_env() {
   echo "export TALLY_JDBC_URL=jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE"
   echo "export TALLY_JDBC_USER=$PG_USER"
   if [ "$STACK_AUTH" = 1 ]; then
-    echo "export TALLY_VALKEY=redis://tally-admin@127.0.0.1:$VALKEY_PORT"
+    echo "export TALLY_VALKEY=redis://tally-admin@$(valkey_nodes)"
     echo "export TALLY_VALKEY_PASSWORD=$(cat "$(secret valkey-admin)")"
     echo "export TALLY_PG_PASSWORD=$(cat "$(secret postgres-owner)")"
     echo "export PGPASSWORD=$(cat "$(secret postgres-owner)")"
     echo "export REDISCLI_AUTH=$(cat "$(secret valkey-admin)")"
   else
-    echo "export TALLY_VALKEY=redis://127.0.0.1:$VALKEY_PORT"
+    echo "export TALLY_VALKEY=redis://$(valkey_nodes)"
   fi
 }
 
@@ -861,12 +936,12 @@ cmd_env() {
 # publishes names the files, not the secrets, so tally replay can restart it).
 cmd_job_args() {
   if [ "$STACK_AUTH" = 1 ]; then
-    printf '%s\n' --valkey "redis://tally-job@127.0.0.1:$VALKEY_PORT" \
+    printf '%s\n' --valkey "redis://tally-job@$(valkey_nodes)" \
       --valkey-password-file "$(secret valkey-job)" \
       --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE" --jdbc-user tally_job \
       --jdbc-password-file "$(secret postgres-job)" --no-migrate
   else
-    printf '%s\n' --valkey "redis://127.0.0.1:$VALKEY_PORT" \
+    printf '%s\n' --valkey "redis://$(valkey_nodes)" \
       --jdbc-url "jdbc:postgresql://127.0.0.1:$PG_PORT/$PG_DATABASE"
   fi
 }
