@@ -34,17 +34,37 @@ final class ServeCommand implements Callable<Integer> {
       description = "Port to listen on (default: ${DEFAULT-VALUE}).")
   int port;
 
+  @Option(
+      names = "--tls-cert-file",
+      description =
+          "Serve HTTPS only, presenting this PEM certificate chain (with --tls-key-file); default:"
+              + " plain HTTP (behind a TLS-terminating gateway).")
+  java.nio.file.Path tlsCertFile;
+
+  @Option(
+      names = "--tls-key-file",
+      description = "The certificate's private key, PEM, unencrypted PKCS #8 (BEGIN PRIVATE KEY).")
+  java.nio.file.Path tlsKeyFile;
+
   @Override
   public Integer call() throws InterruptedException {
     if (port < 0 || port > 65535) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--port must be from 0 to 65535, got " + port);
     }
+    if ((tlsCertFile == null) != (tlsKeyFile == null)) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "--tls-cert-file and --tls-key-file go together: give both or neither");
+    }
+    javax.net.ssl.SSLContext tls =
+        tlsCertFile == null ? null : dev.tally.serve.ServerTls.fromPem(tlsCertFile, tlsKeyFile);
+    String scheme = tls == null ? "http" : "https";
     PrintWriter out = spec.commandLine().getOut();
     ViewClient client = stores.client();
     ViewServer server;
     try {
-      server = ViewServer.start(client, host, port);
+      server = ViewServer.start(client, host, port, tls);
     } catch (RuntimeException e) {
       client.close();
       throw new IllegalStateException(
@@ -61,12 +81,14 @@ final class ServeCommand implements Callable<Integer> {
                 },
                 "tally-serve-stop"));
     out.printf(
-        "serving the views on http://%s:%d/v1/ (Valkey %s, PostgreSQL %s); try: curl"
-            + " http://%s:%d/v1/health%n",
+        "serving the views on %s://%s:%d/v1/ (Valkey %s, PostgreSQL %s); try: curl"
+            + " %s://%s:%d/v1/health%n",
+        scheme,
         host,
         server.port(),
-        stores.valkey,
+        stores.endpoint(), // as ValkeyEndpoint prints it: never a password
         stores.jdbcUrl == null ? "none" : stores.jdbcUrl,
+        scheme,
         host,
         server.port());
     out.flush();

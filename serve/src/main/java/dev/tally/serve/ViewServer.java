@@ -74,7 +74,7 @@ public final class ViewServer implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger lastGeneration =
       new java.util.concurrent.atomic.AtomicInteger();
 
-  private ViewServer(ViewClient client, String host, int port) {
+  private ViewServer(ViewClient client, String host, int port, javax.net.ssl.SSLContext tls) {
     this.client = client;
     metrics.gauge("tally_serve_generation", lastGeneration);
     RoutingHandler routes =
@@ -109,12 +109,24 @@ public final class ViewServer implements AutoCloseable {
                         exchange.getRequestMethod()
                             + " is not allowed on "
                             + exchange.getRequestPath()));
-    this.undertow = Undertow.builder().addHttpListener(port, host).setHandler(routes).build();
+    Undertow.Builder builder = Undertow.builder();
+    if (tls == null) {
+      builder.addHttpListener(port, host);
+    } else {
+      builder.addHttpsListener(port, host, tls);
+    }
+    this.undertow = builder.setHandler(routes).build();
   }
 
-  /** Starts serving on {@code host:port} (port 0: any free one, see {@link #port()}). */
+  /** Starts serving HTTP on {@code host:port} (port 0: any free one, see {@link #port()}). */
   public static ViewServer start(ViewClient client, String host, int port) {
-    ViewServer server = new ViewServer(client, host, port);
+    return start(client, host, port, null);
+  }
+
+  /** As above, HTTPS only when {@code tls} is given ({@link ServerTls#fromPem}). */
+  public static ViewServer start(
+      ViewClient client, String host, int port, javax.net.ssl.SSLContext tls) {
+    ViewServer server = new ViewServer(client, host, port, tls);
     server.undertow.start();
     return server;
   }

@@ -1,6 +1,7 @@
 package dev.tally.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -324,6 +325,61 @@ class ViewServerIT {
         jedis.set(ViewKeys.complete(GENERATION, tag), "test");
       }
     }
+  }
+
+  @Test
+  void withACertificateTheServerSpeaksHttpsOnly() throws Exception {
+    dev.tally.testing.TlsMaterial tls = dev.tally.testing.TlsMaterial.generate();
+    try (ViewServer https =
+        ViewServer.start(
+            client, "127.0.0.1", 0, ServerTls.fromPem(tls.serverCertificate(), tls.serverKey()))) {
+      java.security.KeyStore trusted = java.security.KeyStore.getInstance("PKCS12");
+      trusted.load(null, null);
+      try (var in = java.nio.file.Files.newInputStream(tls.caCertificate())) {
+        trusted.setCertificateEntry(
+            "ca",
+            java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+      }
+      javax.net.ssl.TrustManagerFactory trust =
+          javax.net.ssl.TrustManagerFactory.getInstance(
+              javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      trust.init(trusted);
+      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      HttpClient trusting = HttpClient.newBuilder().sslContext(context).build();
+
+      HttpResponse<String> health =
+          trusting.send(
+              HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + https.port() + "/v1/health"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(health.statusCode()).isEqualTo(200);
+      assertThat(JSON.readTree(health.body()).get("generation").asInt()).isEqualTo(GENERATION);
+      // Plain HTTP on the same port gets no answer; neither does a client without the CA.
+      assertThatThrownBy(
+              () ->
+                  HTTP.send(
+                      HttpRequest.newBuilder(
+                              URI.create("http://127.0.0.1:" + https.port() + "/v1/health"))
+                          .timeout(java.time.Duration.ofSeconds(5))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString()))
+          .isInstanceOf(java.io.IOException.class);
+      assertThatThrownBy(
+              () ->
+                  HTTP.send(
+                      HttpRequest.newBuilder(
+                              URI.create("https://127.0.0.1:" + https.port() + "/v1/health"))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString()))
+          .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+    }
+    java.nio.file.Path notAKey =
+        java.nio.file.Files.writeString(
+            tls.caCertificate().resolveSibling("not-a-key.pem"), "nothing here\n");
+    assertThatThrownBy(() -> ServerTls.fromPem(tls.serverCertificate(), notAKey))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("--tls-key-file " + notAKey + " holds no unencrypted PKCS #8 key");
   }
 
   @Test
