@@ -10,7 +10,7 @@ STACK := deploy/local/stack.sh
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 22
 
-deps: ## install valkey-server (bookworm-backports), PostgreSQL and curl when missing
+deps: ## install valkey-server (bookworm-backports), PostgreSQL, curl, openssl, Prometheus and its exporters when missing
 	@bash deploy/local/install-deps.sh
 
 build: ## compile and package every module, tests skipped (jobs/target/tally-jobs.jar)

@@ -443,8 +443,8 @@ launch_valkey_node() {
   require_port_free "$service" "$port" TALLY_VALKEY_PORT
   mkdir -p "$dir" "$STATE/valkey"
   if [ "$STACK_AUTH" = 1 ]; then
-    [ -s "$STATE/valkey/users.acl" ] || valkey_acl_file >/dev/null
-    acl=(--aclfile "$STATE/valkey/users.acl")
+    # Written at every start, as before the cluster: rules changed in the repository take effect.
+    acl=(--aclfile "$(valkey_acl_file)")
   fi
   if [ "$VALKEY_NODES" = 3 ]; then
     require_port_free "$service-bus" $((port + 10000)) TALLY_VALKEY_PORT

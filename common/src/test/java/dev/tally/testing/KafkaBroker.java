@@ -42,56 +42,7 @@ public final class KafkaBroker implements AutoCloseable {
    * presents {@link TlsMaterial#serverPem()}, clients need {@link #securityProperties()}.
    */
   public static KafkaBroker start(TlsMaterial tls) {
-    Path dir = TestDirs.newDirectory(tls == null ? "kafka" : "kafka-tls");
-    Properties security = new Properties();
-    try {
-      TestKitNodes.Builder nodes =
-          new TestKitNodes.Builder()
-              .setCombined(true)
-              .setNumBrokerNodes(1)
-              .setNumControllerNodes(1)
-              .setBaseDirectory(dir);
-      TestKitNodes built = nodes.build();
-      KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(built);
-      if (tls != null) {
-        // The test kit itself takes only PLAINTEXT or SASL_PLAINTEXT listeners; its listener
-        // settings can be given, though: the clients' (and inter-broker) listener speaks SSL.
-        security.put("security.protocol", "SSL");
-        security.put("ssl.truststore.type", "PEM");
-        security.put("ssl.truststore.location", tls.caCertificate().toString());
-        builder
-            .setConfigProp(
-                "listener.security.protocol.map",
-                built.brokerListenerName().value()
-                    + ":SSL,"
-                    + built.controllerListenerName().value()
-                    + ":PLAINTEXT")
-            .setConfigProp("ssl.keystore.type", "PEM")
-            .setConfigProp("ssl.keystore.location", tls.serverPem().toString())
-            .setConfigProp("ssl.truststore.type", "PEM")
-            .setConfigProp("ssl.truststore.location", tls.caCertificate().toString());
-      }
-      KafkaClusterTestKit cluster =
-          builder
-              // One broker: internal topics cannot have more replicas than that.
-              .setConfigProp("offsets.topic.replication.factor", "1")
-              .setConfigProp("transaction.state.log.replication.factor", "1")
-              .setConfigProp("transaction.state.log.min.isr", "1")
-              .setConfigProp("group.initial.rebalance.delay.ms", "0")
-              .setConfigProp("auto.create.topics.enable", "false")
-              .setConfigProp("num.partitions", "1")
-              .setDeleteOnClose(true)
-              .build();
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
-      return new KafkaBroker(cluster, security);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while starting the Kafka broker", e);
-    } catch (Exception e) {
-      throw new IllegalStateException("cannot start the in-JVM Kafka broker under " + dir, e);
-    }
+    return launch(tls == null ? "kafka" : "kafka-tls", 1, tls);
   }
 
   /**
@@ -104,18 +55,44 @@ public final class KafkaBroker implements AutoCloseable {
     if (brokers < 2) {
       throw new IllegalArgumentException("a cluster needs at least 2 brokers, got " + brokers);
     }
-    Path dir = TestDirs.newDirectory("kafka-cluster");
+    return launch("kafka-cluster", brokers, null);
+  }
+
+  private static KafkaBroker launch(String name, int brokers, TlsMaterial tls) {
+    Path dir = TestDirs.newDirectory(name);
+    // Internal and new topics on every broker; a write needs all but one of them.
     String replication = Integer.toString(brokers);
-    String minIsr = Integer.toString(brokers - 1);
+    String minIsr = Integer.toString(Math.max(1, brokers - 1));
+    Properties security = new Properties();
     try {
+      TestKitNodes nodes =
+          new TestKitNodes.Builder()
+              .setCombined(true)
+              .setNumBrokerNodes(brokers)
+              .setNumControllerNodes(1)
+              .setBaseDirectory(dir)
+              .build();
+      KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes);
+      if (tls != null) {
+        // The test kit itself takes only PLAINTEXT or SASL_PLAINTEXT listeners; its listener
+        // settings can be given, though: the clients' (and inter-broker) listener speaks SSL.
+        security.put("security.protocol", "SSL");
+        security.put("ssl.truststore.type", "PEM");
+        security.put("ssl.truststore.location", tls.caCertificate().toString());
+        builder
+            .setConfigProp(
+                "listener.security.protocol.map",
+                nodes.brokerListenerName().value()
+                    + ":SSL,"
+                    + nodes.controllerListenerName().value()
+                    + ":PLAINTEXT")
+            .setConfigProp("ssl.keystore.type", "PEM")
+            .setConfigProp("ssl.keystore.location", tls.serverPem().toString())
+            .setConfigProp("ssl.truststore.type", "PEM")
+            .setConfigProp("ssl.truststore.location", tls.caCertificate().toString());
+      }
       KafkaClusterTestKit cluster =
-          new KafkaClusterTestKit.Builder(
-                  new TestKitNodes.Builder()
-                      .setCombined(true)
-                      .setNumBrokerNodes(brokers)
-                      .setNumControllerNodes(1)
-                      .setBaseDirectory(dir)
-                      .build())
+          builder
               .setConfigProp("offsets.topic.replication.factor", replication)
               .setConfigProp("transaction.state.log.replication.factor", replication)
               .setConfigProp("transaction.state.log.min.isr", minIsr)
@@ -129,12 +106,12 @@ public final class KafkaBroker implements AutoCloseable {
       cluster.format();
       cluster.startup();
       cluster.waitForReadyBrokers();
-      return new KafkaBroker(cluster, new Properties());
+      return new KafkaBroker(cluster, security);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while starting the Kafka cluster", e);
+      throw new IllegalStateException("interrupted while starting Kafka under " + dir, e);
     } catch (Exception e) {
-      throw new IllegalStateException("cannot start the in-JVM Kafka cluster under " + dir, e);
+      throw new IllegalStateException("cannot start the in-JVM Kafka under " + dir, e);
     }
   }
 

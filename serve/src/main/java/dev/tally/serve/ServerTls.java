@@ -1,6 +1,6 @@
 package dev.tally.serve;
 
-import java.io.ByteArrayInputStream;
+import dev.tally.common.tls.Pem;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,7 +10,6 @@ import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.Certificate;
-import java.security.cert.CertificateFactory;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.List;
@@ -37,7 +36,7 @@ public final class ServerTls {
    * @throws IllegalArgumentException naming the file and what is wrong with it
    */
   public static SSLContext fromPem(Path certificateFile, Path keyFile) {
-    List<? extends Certificate> chain = certificates(certificateFile);
+    List<Certificate> chain = certificates(certificateFile);
     PrivateKey key = privateKey(keyFile);
     try {
       KeyStore store = KeyStore.getInstance("PKCS12");
@@ -62,22 +61,18 @@ public final class ServerTls {
     }
   }
 
-  private static List<? extends Certificate> certificates(Path file) {
+  private static List<Certificate> certificates(Path file) {
+    String text;
     try {
-      List<? extends Certificate> chain =
-          List.copyOf(
-              CertificateFactory.getInstance("X.509")
-                  .generateCertificates(new ByteArrayInputStream(Files.readAllBytes(file))));
-      if (chain.isEmpty()) {
-        throw new IllegalArgumentException("--tls-cert-file " + file + " holds no PEM certificate");
-      }
-      return chain;
+      text = Files.readString(file, StandardCharsets.US_ASCII);
     } catch (IOException e) {
       throw new IllegalArgumentException(
           "--tls-cert-file " + file + " cannot be read: " + e.getMessage(), e);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalArgumentException(
-          "--tls-cert-file " + file + " holds no usable PEM certificate: " + e.getMessage(), e);
+    }
+    try {
+      return Pem.certificates(text);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--tls-cert-file " + file + " " + e.getMessage(), e);
     }
   }
 

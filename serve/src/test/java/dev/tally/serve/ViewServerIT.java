@@ -333,20 +333,10 @@ class ViewServerIT {
     try (ViewServer https =
         ViewServer.start(
             client, "127.0.0.1", 0, ServerTls.fromPem(tls.serverCertificate(), tls.serverKey()))) {
-      java.security.KeyStore trusted = java.security.KeyStore.getInstance("PKCS12");
-      trusted.load(null, null);
-      try (var in = java.nio.file.Files.newInputStream(tls.caCertificate())) {
-        trusted.setCertificateEntry(
-            "ca",
-            java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
-      }
-      javax.net.ssl.TrustManagerFactory trust =
-          javax.net.ssl.TrustManagerFactory.getInstance(
-              javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(trusted);
-      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-      context.init(null, trust.getTrustManagers(), null);
-      HttpClient trusting = HttpClient.newBuilder().sslContext(context).build();
+      HttpClient trusting =
+          HttpClient.newBuilder()
+              .sslContext(dev.tally.common.tls.Pem.trusting(tls.caPem()))
+              .build();
 
       HttpResponse<String> health =
           trusting.send(

@@ -95,31 +95,7 @@ public record ValkeyEndpoint(
    * @throws IllegalArgumentException when {@code pem} holds no X.509 certificate
    */
   public static javax.net.ssl.SSLSocketFactory socketFactory(String pem) {
-    try {
-      java.util.Collection<? extends java.security.cert.Certificate> certificates =
-          java.security.cert.CertificateFactory.getInstance("X.509")
-              .generateCertificates(
-                  new java.io.ByteArrayInputStream(
-                      pem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
-      if (certificates.isEmpty()) {
-        throw new IllegalArgumentException("holds no PEM certificate");
-      }
-      java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      int i = 0;
-      for (java.security.cert.Certificate certificate : certificates) {
-        store.setCertificateEntry("ca-" + i++, certificate);
-      }
-      javax.net.ssl.TrustManagerFactory trust =
-          javax.net.ssl.TrustManagerFactory.getInstance(
-              javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(store);
-      javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
-      context.init(null, trust.getTrustManagers(), null);
-      return context.getSocketFactory();
-    } catch (java.security.GeneralSecurityException | java.io.IOException e) {
-      throw new IllegalArgumentException("holds no usable PEM certificate: " + e.getMessage(), e);
-    }
+    return dev.tally.common.tls.Pem.trusting(pem).getSocketFactory();
   }
 
   /**

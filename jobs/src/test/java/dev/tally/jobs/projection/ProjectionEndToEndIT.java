@@ -2,7 +2,6 @@ package dev.tally.jobs.projection;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.tally.common.events.Lane;
 import dev.tally.common.generator.RecordKind;
 import dev.tally.common.verify.LogFold;
 import dev.tally.testing.FlinkMiniCluster;
@@ -96,18 +95,7 @@ class ProjectionEndToEndIT {
 
     // The independent fold behind `tally verify`, reading the same log back from the broker with
     // the job's settings, says the same: every view and every dead letter, with its reason.
-    LogFold.Result fold =
-        LogFold.fold(
-            kafka.bootstrapServers(),
-            Map.of(),
-            setup.prefix,
-            List.of(Lane.values()),
-            new LogFold.Rules(
-                setup.config.dedupHorizon(),
-                setup.config.maxOutOfOrderness(),
-                setup.config.allowedLateness(),
-                setup.config.maxEventLead(),
-                ExpectedViews.POINTS));
+    LogFold.Result fold = setup.foldTheLog();
     assertThat(fold.views()).isEqualTo(expected.byView());
     assertThat(fold.deadLetters()).isEqualTo(deadLetters);
     assertThat(fold.records()).isEqualTo(log.records().size());

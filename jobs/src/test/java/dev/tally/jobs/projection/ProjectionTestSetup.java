@@ -247,6 +247,21 @@ final class ProjectionTestSetup {
         "test-producer");
   }
 
+  /** The independent fold behind {@code tally verify} of this test's log, with the job's rules. */
+  dev.tally.common.verify.LogFold.Result foldTheLog() {
+    return dev.tally.common.verify.LogFold.fold(
+        bootstrapServers,
+        kafkaSecurity,
+        prefix,
+        List.of(Lane.values()),
+        new dev.tally.common.verify.LogFold.Rules(
+            config.dedupHorizon(),
+            config.maxOutOfOrderness(),
+            config.allowedLateness(),
+            config.maxEventLead(),
+            ExpectedViews.POINTS));
+  }
+
   String deadLetterTopic() {
     return EventTopics.deadLetter(prefix);
   }

@@ -3,7 +3,6 @@ package dev.tally.jobs.projection;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.tally.common.events.Lane;
 import dev.tally.common.verify.LogFold;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.testing.FlinkMiniCluster;
@@ -15,7 +14,6 @@ import io.valkey.UnifiedJedis;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -96,18 +94,7 @@ class ProjectionTlsIT {
     assertThat(deadLetters.keySet()).isEqualTo(expected.deadLetters);
 
     // tally verify's fold, reading the log over TLS with the same properties.
-    LogFold.Result fold =
-        LogFold.fold(
-            kafka.bootstrapServers(),
-            setup.config.kafkaProperties(),
-            setup.prefix,
-            List.of(Lane.values()),
-            new LogFold.Rules(
-                setup.config.dedupHorizon(),
-                setup.config.maxOutOfOrderness(),
-                setup.config.allowedLateness(),
-                setup.config.maxEventLead(),
-                ExpectedViews.POINTS));
+    LogFold.Result fold = setup.foldTheLog();
     assertThat(fold.views()).isEqualTo(expected.byView());
     assertThat(fold.deadLetters()).isEqualTo(deadLetters);
   }
