@@ -52,7 +52,7 @@ trap teardown EXIT
 
 say "uploading $(basename "$JAR") to $REST/jars/upload and running SmokeJob (tally flink submit)"
 job_id="$("$TALLY" flink submit --rest "$REST" --jar "$JAR" --class dev.tally.jobs.smoke.SmokeJob \
-  --parallelism 2 --delete-jar -- --count "$COUNT")" || fail "the job did not start"
+  --parallelism 2 -- --count "$COUNT")" || fail "the job did not start"
 say "job $job_id submitted; waiting for it to finish (up to ${TIMEOUT_S}s)"
 "$TALLY" flink wait --rest "$REST" "$job_id" --state FINISHED --timeout "${TIMEOUT_S}s" \
   || fail "job $job_id did not finish"

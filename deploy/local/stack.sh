@@ -800,13 +800,18 @@ stop_service() {
   local service="$1" pid
   pid="$(pid_of "$service")"
   if [ -z "$pid" ]; then return; fi
-  if is_ours "$pid"; then
+  if [ -n "${2:-}" ] && ! kill -0 "$pid" 2>/dev/null; then
+    # $2: the caller signalled it already (stop_kafka_nodes) and it has ended
+    log "stopped $service (pid $pid)"
+  elif is_ours "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 30))
     while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
     if kill -0 "$pid" 2>/dev/null; then
       log "$service (pid $pid) did not stop within 30s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
+      deadline=$((SECONDS + 10))
+      while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
     fi
     log "stopped $service (pid $pid)"
   else
@@ -907,9 +912,32 @@ cmd_restart() {
 }
 
 cmd_down() {
-  local i
+  local i service kafka_stopped=0
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-    stop_service "${SERVICES[$i]}"
+    service="${SERVICES[$i]}"
+    if [ "$service" = kafka ] || [[ "$service" == kafka-* ]]; then
+      [ "$kafka_stopped" = 1 ] || stop_kafka_nodes
+      kafka_stopped=1
+    else
+      stop_service "$service"
+    fi
+  done
+}
+
+# The Kafka nodes get the signal together: stopped one after the other, the last nodes of a 3-node
+# quorum have no quorum left to shut down through and wait out the 30 s before a kill.
+stop_kafka_nodes() {
+  local node pid signalled=" "
+  for node in "${KAFKA_SERVICES[@]}"; do
+    pid="$(pid_of "$node")"
+    if [ -n "$pid" ] && is_ours "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      signalled+="$node "
+    fi
+  done
+  for ((node = ${#KAFKA_SERVICES[@]} - 1; node >= 0; node--)); do
+    local service="${KAFKA_SERVICES[$node]}"
+    stop_service "$service" "$([[ "$signalled" == *" $service "* ]] && echo signalled)"
   done
 }
 

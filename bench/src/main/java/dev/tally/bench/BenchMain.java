@@ -4,6 +4,7 @@ import dev.tally.cli.TallyCli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.JobState;
 import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.LoadGenerator;
 import dev.tally.common.generator.LoadRunner;
@@ -18,10 +19,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -47,6 +50,8 @@ import picocli.CommandLine.Option;
       "Run through `make bench` (full) or `make bench-quick`; both reset the local stack first."
     })
 public final class BenchMain implements Callable<Integer> {
+
+  static final String PROJECTION_JOB = "dev.tally.jobs.projection.ProjectionJob";
 
   /** The sizes of a run; every one can be overridden. */
   enum Profile {
@@ -393,10 +398,8 @@ public final class BenchMain implements Callable<Integer> {
       String catchUpJob =
           flink.run(
               jarId,
-              "dev.tally.jobs.projection.ProjectionJob",
-              jobArgs("tally-bench-catchup", 1, "earliest", "latest"),
-              null,
-              false);
+              FlinkRestClient.Submission.of(
+                  PROJECTION_JOB, jobArgs("tally-bench-catchup", 1, "earliest", "latest")));
       JobWatch catchUp = new JobWatch(flink, catchUpJob);
       long submitted = System.nanoTime();
       catchUp.awaitRunning(120_000);
@@ -406,12 +409,12 @@ public final class BenchMain implements Callable<Integer> {
       long readAtCheckpoint = 0;
       long lastPrinted = 0;
       while (true) {
-        String state = catchUp.state();
+        JobState state = catchUp.state();
         double t = (System.nanoTime() - submitted) / 1e9;
-        if (state.equals("FINISHED")) {
+        if (state == JobState.FINISHED) {
           break;
         }
-        if (state.equals("FAILED") || state.equals("CANCELED")) {
+        if (state == JobState.FAILED || state == JobState.CANCELED) {
           throw new IllegalStateException(
               "catch-up job "
                   + catchUpJob
@@ -449,9 +452,7 @@ public final class BenchMain implements Callable<Integer> {
         }
         Thread.sleep(1000);
       }
-      var job = catchUp.job();
-      double jobSeconds =
-          (job.path("end-time").asLong() - job.path("start-time").asLong()) / 1000.0;
+      double jobSeconds = catchUp.job().runTime().toMillis() / 1000.0;
       double readAllAt = Double.NaN;
       for (JobWatch.Sample sample : timeline) {
         if (sample.recordsRead() >= n) {
@@ -528,10 +529,8 @@ public final class BenchMain implements Callable<Integer> {
       String liveJob =
           flink.run(
               jarId,
-              "dev.tally.jobs.projection.ProjectionJob",
-              jobArgs("tally-bench-live", 2, "latest", "none"),
-              null,
-              false);
+              FlinkRestClient.Submission.of(
+                  PROJECTION_JOB, jobArgs("tally-bench-live", 2, "latest", "none")));
       JobWatch live = new JobWatch(flink, liveJob);
       live.awaitRunning(120_000);
       Thread.sleep(3000);
@@ -571,7 +570,7 @@ public final class BenchMain implements Callable<Integer> {
                 + " --max-records-per-second p2=%,d",
             p2Limit);
         String limitedJob =
-            flink.run(jarId, "dev.tally.jobs.projection.ProjectionJob", limited, null, false);
+            flink.run(jarId, FlinkRestClient.Submission.of(PROJECTION_JOB, limited));
         try {
           JobWatch watch = new JobWatch(flink, limitedJob);
           watch.awaitRunning(120_000);
@@ -636,6 +635,8 @@ public final class BenchMain implements Callable<Integer> {
         total += count;
       }
     }
+    Set<String> jobsBefore = new HashSet<>();
+    flink.jobs().forEach(job -> jobsBefore.add(job.id()));
     java.io.StringWriter output = new java.io.StringWriter();
     var cli = TallyCli.commandLine();
     cli.setOut(new java.io.PrintWriter(output, true));
@@ -660,17 +661,30 @@ public final class BenchMain implements Callable<Integer> {
     if (code != 0) {
       throw new IllegalStateException("tally replay rebuild failed:\n" + text);
     }
-    java.util.regex.Matcher job =
-        java.util.regex.Pattern.compile("rebuild job (\\w+)").matcher(text);
-    if (!job.find()) {
-      throw new IllegalStateException("no job id in the rebuild output:\n" + text);
+    // The rebuild job: the one new job on the cluster that published generation 3 (its own
+    // arguments, read from Flink), not a job id read back from the command's printed text.
+    List<FlinkRestClient.Job> rebuilt =
+        flink.jobs().stream()
+            .filter(job -> !jobsBefore.contains(job.id()))
+            .filter(
+                job ->
+                    "3"
+                        .equals(
+                            JobArguments.fromParameters(flink.userConfig(job.id()), job.id())
+                                .value("--generation", "")))
+            .toList();
+    if (rebuilt.size() != 1) {
+      throw new IllegalStateException(
+          "expected one new job writing generation 3 after the rebuild, found "
+              + rebuilt
+              + ":\n"
+              + text);
     }
-    var detail = flink.job(job.group(1));
-    double seconds =
-        (detail.path("end-time").asLong() - detail.path("start-time").asLong()) / 1000.0;
+    String rebuildJob = rebuilt.get(0).id();
+    double seconds = flink.job(rebuildJob).runTime().toMillis() / 1000.0;
     Map<String, Object> rebuild = new LinkedHashMap<>();
     rebuild.put("command", "tally replay rebuild --from earliest --to <offsets> --generation 3");
-    rebuild.put("jobId", job.group(1));
+    rebuild.put("jobId", rebuildJob);
     rebuild.put("events", total);
     rebuild.put("seconds", round(seconds));
     rebuild.put("eventsPerSecond", round(total / seconds));

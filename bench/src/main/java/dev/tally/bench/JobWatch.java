@@ -1,7 +1,8 @@
 package dev.tally.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobState;
+import dev.tally.common.flink.TaskState;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,21 +34,23 @@ final class JobWatch {
   void awaitRunning(long timeoutMillis) throws InterruptedException {
     long deadline = System.currentTimeMillis() + timeoutMillis;
     while (true) {
-      JsonNode job = flink.job(jobId);
-      String state = job.path("state").asText();
-      boolean allRunning = job.path("vertices").size() > 0;
-      for (JsonNode vertex : job.path("vertices")) {
-        String status = vertex.path("status").asText();
-        allRunning &= status.equals("RUNNING") || status.equals("FINISHED");
-      }
-      if (state.equals("FAILED") || state.equals("CANCELED")) {
+      FlinkRestClient.JobDetails job = flink.job(jobId);
+      JobState state = job.state();
+      boolean allRunning =
+          !job.vertices().isEmpty()
+              && job.vertices().stream()
+                  .allMatch(
+                      vertex ->
+                          vertex.status() == TaskState.RUNNING
+                              || vertex.status() == TaskState.FINISHED);
+      if (state == JobState.FAILED || state == JobState.CANCELED) {
         throw new IllegalStateException("job " + jobId + " is " + state);
       }
-      if (state.equals("FINISHED")) {
+      if (state == JobState.FINISHED) {
         discoverMetrics();
         return;
       }
-      if (state.equals("RUNNING") && allRunning) {
+      if (state == JobState.RUNNING && allRunning) {
         break;
       }
       if (System.currentTimeMillis() > deadline) {
@@ -145,24 +148,24 @@ final class JobWatch {
   record StateSize(long checkpointId, long dedupChainBytes, long jobBytes) {}
 
   StateSize latestCheckpoint() {
-    JsonNode latest = flink.checkpoints(jobId).path("latest").path("completed");
-    if (latest.isMissingNode() || latest.isNull()) {
+    FlinkRestClient.CompletedCheckpoint latest =
+        flink.latestCompletedCheckpoint(jobId).orElse(null);
+    if (latest == null) {
       return null;
     }
-    long id = latest.path("id").asLong();
-    JsonNode details = flink.checkpoint(jobId, id);
+    Map<String, Long> sizes = flink.checkpointStateSizes(jobId, latest.id());
     long dedup = 0;
     for (String vertex : dedupVertices) {
-      dedup += details.path("tasks").path(vertex).path("state_size").asLong();
+      dedup += sizes.getOrDefault(vertex, 0L);
     }
-    return new StateSize(id, dedup, latest.path("state_size").asLong());
+    return new StateSize(latest.id(), dedup, latest.stateSize());
   }
 
-  String state() {
+  JobState state() {
     return flink.state(jobId);
   }
 
-  JsonNode job() {
+  FlinkRestClient.JobDetails job() {
     return flink.job(jobId);
   }
 }

@@ -1,6 +1,7 @@
 package dev.tally.bench;
 
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobState;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -147,20 +148,19 @@ final class Ladder {
       String rung = rungs.get(i);
       List<String> args = new ArrayList<>(List.of("--rung", rung));
       args.addAll(jobArgs.apply(firstIndex + i));
-      String jobId = flink.run(jar, ENTRY_CLASS, args, null, false);
+      String jobId = flink.run(jar, FlinkRestClient.Submission.of(ENTRY_CLASS, args));
       JobWatch watch = new JobWatch(flink, jobId);
       while (true) {
-        String state = watch.state();
-        if (state.equals("FINISHED")) {
+        JobState state = watch.state();
+        if (state == JobState.FINISHED) {
           break;
         }
-        if (state.equals("FAILED") || state.equals("CANCELED")) {
+        if (state == JobState.FAILED || state == JobState.CANCELED) {
           throw new IllegalStateException("ladder rung " + rung + " job " + jobId + " " + state);
         }
         Thread.sleep(500);
       }
-      var job = watch.job();
-      double seconds = (job.path("end-time").asLong() - job.path("start-time").asLong()) / 1000.0;
+      double seconds = watch.job().runTime().toMillis() / 1000.0;
       Rung result = new Rung(rung, jobId, events, seconds, events / seconds);
       out.printf(
           "  %s%-8s %,d events in %.1f s = %,.0f events/s%n",

@@ -1,12 +1,15 @@
 package dev.tally.cli;
 
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobState;
+import dev.tally.common.wait.Poll;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
@@ -24,10 +27,14 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "flink",
     mixinStandardHelpOptions = true,
-    description = "Flink's REST API for scripts: submit, wait, metric, records.",
+    description =
+        "Flink's REST API for scripts: submit, wait, list, cancel, stop, metric, records.",
     subcommands = {
       FlinkCommand.Submit.class,
       FlinkCommand.Wait.class,
+      FlinkCommand.ListJobs.class,
+      FlinkCommand.Cancel.class,
+      FlinkCommand.Stop.class,
       FlinkCommand.Metric.class,
       FlinkCommand.Records.class
     })
@@ -50,8 +57,11 @@ final class FlinkCommand {
       name = "submit",
       mixinStandardHelpOptions = true,
       description =
-          "Upload a job jar and run a class of it (POST /jars/upload, /jars/<id>/run); prints the"
-              + " job id. Arguments after -- go to the job.")
+          "Upload a job jar, run a class of it as a job and delete the uploaded jar (POST"
+              + " /jars/upload, /jars/<id>/run, DELETE /jars/<id>); prints the job id. Idempotent:"
+              + " the job id is chosen before the run (--job-id), so a retry of a submission whose"
+              + " reply was lost finds the job instead of starting a second one. Arguments after"
+              + " -- go to the job.")
   static final class Submit implements Callable<Integer> {
     @Spec CommandSpec spec;
     @picocli.CommandLine.Mixin Rest rest;
@@ -69,9 +79,16 @@ final class FlinkCommand {
     int parallelism;
 
     @Option(
-        names = "--delete-jar",
-        description = "Delete the uploaded jar once the job is submitted.")
-    boolean deleteJar;
+        names = "--job-id",
+        description =
+            "The job's id, 32 hex digits (default: a fresh one). Submitting again with the same id"
+                + " starts nothing when the cluster already knows the job and prints the id.")
+    String jobId;
+
+    @Option(
+        names = "--keep-jar",
+        description = "Keep the uploaded jar on the cluster (default: deleted once submitted).")
+    boolean keepJar;
 
     @Parameters(paramLabel = "ARG", description = "The job's arguments.")
     List<String> args = new ArrayList<>();
@@ -82,14 +99,36 @@ final class FlinkCommand {
         throw new ParameterException(
             spec.commandLine(), "--jar " + jar + " is not a readable file");
       }
+      if (parallelism < 0) {
+        throw new ParameterException(
+            spec.commandLine(),
+            "--parallelism must be 0 (the cluster's) or more, got " + parallelism);
+      }
+      String id = jobId == null ? FlinkRestClient.newJobId() : jobId.toLowerCase(Locale.ROOT);
+      if (!id.matches("[0-9a-f]{32}")) {
+        throw new ParameterException(
+            spec.commandLine(), "--job-id must be 32 hex digits (Flink's job id), got " + jobId);
+      }
       FlinkRestClient flink = rest.client();
-      String jarId = flink.uploadJar(jar);
-      String jobId = flink.run(jarId, entryClass, args, parallelism);
-      if (deleteJar) {
-        flink.deleteJar(jarId);
+      FlinkRestClient.Submission submission =
+          FlinkRestClient.Submission.of(entryClass, args).withParallelism(parallelism);
+      if (jobId != null && flink.known(id)) {
+        spec.commandLine()
+            .getErr()
+            .printf("job %s is already submitted (%s); nothing started%n", id, flink.state(id));
+        spec.commandLine().getErr().flush();
+      } else {
+        String jarId = flink.uploadJar(jar);
+        try {
+          flink.run(jarId, submission, id);
+        } finally {
+          if (!keepJar) {
+            flink.deleteJar(jarId);
+          }
+        }
       }
       PrintWriter out = spec.commandLine().getOut();
-      out.println(jobId);
+      out.println(id);
       out.flush();
       return 0;
     }
@@ -133,27 +172,144 @@ final class FlinkCommand {
         throw new ParameterException(spec.commandLine(), e.getMessage());
       }
       FlinkRestClient flink = rest.client();
-      long deadline = System.nanoTime() + limit.toNanos();
-      String now = "";
-      while (System.nanoTime() < deadline) {
-        now = flink.state(job);
-        if (state.equals("RUNNING") ? flink.allTasksRunning(job) : now.equals("FINISHED")) {
-          spec.commandLine().getOut().printf("job %s %s%n", job, state);
-          spec.commandLine().getOut().flush();
-          return 0;
+      boolean untilRunning = state.equals("RUNNING");
+      JobState[] last = {null};
+      Poll.until(
+          "job " + job + " " + (untilRunning ? "RUNNING with every task running" : "FINISHED"),
+          limit,
+          Duration.ofMillis(500),
+          () -> {
+            FlinkRestClient.JobDetails details = flink.job(job);
+            last[0] = details.state();
+            if (untilRunning ? details.allTasksRunning() : details.state() == JobState.FINISHED) {
+              return details;
+            }
+            if (details.state().isGloballyTerminal()) {
+              String root = flink.rootException(job);
+              throw new IllegalStateException(
+                  "job "
+                      + job
+                      + " ended "
+                      + details.state()
+                      + (root == null ? "" : ": " + root.lines().findFirst().orElse("")));
+            }
+            return null;
+          },
+          () -> last[0] == null ? null : last[0].name());
+      spec.commandLine().getOut().printf("job %s %s%n", job, state);
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description =
+          "The jobs the cluster knows, newest first: id, state, name (GET /jobs/overview).")
+  static final class ListJobs implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Rest rest;
+
+    @Option(names = "--running", description = "Only RUNNING jobs.")
+    boolean running;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      for (FlinkRestClient.Job job : rest.client().jobs()) {
+        if (!running || job.state() == JobState.RUNNING) {
+          out.printf("%s  %-12s %s%n", job.id(), job.state(), job.name());
         }
-        if (now.equals("FAILED") || now.equals("CANCELED") || now.equals("FINISHED")) {
-          String root = flink.rootException(job);
-          throw new IllegalStateException(
-              "job "
-                  + job
-                  + " ended "
-                  + now
-                  + (root == null ? "" : ": " + root.lines().findFirst().orElse("")));
-        }
-        Thread.sleep(500);
       }
-      throw new IllegalStateException("job " + job + " still " + now + " after " + timeout);
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "cancel",
+      mixinStandardHelpOptions = true,
+      description =
+          "Cancel a job without a savepoint and wait until it is CANCELED (a job that has already"
+              + " ended is left as it is).")
+  static final class Cancel implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Rest rest;
+
+    @Parameters(paramLabel = "JOB", description = "The job id.")
+    String job;
+
+    @Option(
+        names = "--timeout",
+        defaultValue = "60s",
+        description = "How long to wait for the job to end (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      Duration limit;
+      try {
+        limit = Durations.parse("--timeout", timeout);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+      FlinkRestClient flink = rest.client();
+      JobState before = flink.state(job);
+      if (!before.isGloballyTerminal()) {
+        flink.cancel(job);
+      }
+      JobState after =
+          Poll.until(
+              "job " + job + " ended",
+              limit,
+              Duration.ofMillis(250),
+              () -> {
+                JobState now = flink.state(job);
+                return now.isGloballyTerminal() ? now : null;
+              });
+      spec.commandLine().getOut().printf("job %s %s%n", job, after);
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "stop",
+      mixinStandardHelpOptions = true,
+      description =
+          "Stop a job with a savepoint (POST /jobs/<id>/stop, no drain) and print the savepoint's"
+              + " path; if the savepoint fails the job keeps running (exit 1, Flink's reason).")
+  static final class Stop implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Rest rest;
+
+    @Parameters(paramLabel = "JOB", description = "The job id.")
+    String job;
+
+    @Option(
+        names = "--savepoint-dir",
+        description = "Where the savepoint goes (default: the cluster's savepoint directory).")
+    String savepointDir;
+
+    @Option(
+        names = "--timeout",
+        defaultValue = "5min",
+        description = "How long to wait for the savepoint (default: ${DEFAULT-VALUE}).")
+    String timeout;
+
+    @Override
+    public Integer call() {
+      Duration limit;
+      try {
+        limit = Durations.parse("--timeout", timeout);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(), e.getMessage());
+      }
+      String savepoint = rest.client().stopWithSavepoint(job, savepointDir, limit);
+      spec.commandLine().getOut().println(savepoint);
+      spec.commandLine().getOut().flush();
+      return 0;
     }
   }
 

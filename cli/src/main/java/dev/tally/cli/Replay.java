@@ -3,6 +3,7 @@ package dev.tally.cli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.JobState;
 import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.GenerationComparison;
 import dev.tally.common.replay.Generations;
@@ -13,6 +14,7 @@ import dev.tally.common.replay.ReplayRange;
 import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.common.views.ViewKeys;
+import dev.tally.common.wait.Poll;
 import io.valkey.UnifiedJedis;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -111,7 +113,7 @@ final class Replay implements AutoCloseable {
   List<TallyJob> runningJobs() {
     List<TallyJob> jobs = new ArrayList<>();
     for (FlinkRestClient.Job job : flink.jobs()) {
-      if (!"RUNNING".equals(job.state())) {
+      if (job.state() != JobState.RUNNING) {
         continue;
       }
       Map<String, String> config = flink.userConfig(job.id());
@@ -126,12 +128,11 @@ final class Replay implements AutoCloseable {
   TallyJob job(String id, int generation) {
     if (id != null) {
       Map<String, String> config = flink.userConfig(id);
-      String state = flink.state(id);
-      if (!"RUNNING".equals(state)) {
-        throw new IllegalStateException("job " + id + " is " + state + ", not RUNNING");
+      FlinkRestClient.JobDetails details = flink.job(id);
+      if (details.state() != JobState.RUNNING) {
+        throw new IllegalStateException("job " + id + " is " + details.state() + ", not RUNNING");
       }
-      String name = flink.job(id).path("name").asText();
-      return new TallyJob(id, name, JobArguments.fromParameters(config, id));
+      return new TallyJob(id, details.name(), JobArguments.fromParameters(config, id));
     }
     List<TallyJob> writers =
         runningJobs().stream().filter(job -> job.generation() == generation).toList();
@@ -659,13 +660,12 @@ final class Replay implements AutoCloseable {
     ReplayProgress progress = new ReplayProgress(flink, jobId, topics, out);
     long deadline = System.nanoTime() + settings.timeout().toNanos();
     while (true) {
-      String state = flink.state(jobId);
-      if (untilFinished && "FINISHED".equals(state)) {
+      JobState state = flink.state(jobId);
+      if (untilFinished && state == JobState.FINISHED) {
         out.printf("job %s finished: the bounded range is read and written%n", jobId);
         return;
       }
-      if (List.of("FAILED", "FAILING", "CANCELED", "CANCELLING", "SUSPENDED", "FINISHED")
-          .contains(state)) {
+      if (state.isGloballyTerminal() || state.isEndingBadly() || state == JobState.SUSPENDED) {
         throw new IllegalStateException(
             "job " + jobId + " is " + state + "; see " + settings.flinkUrl() + "/#/job/" + jobId);
       }
@@ -689,17 +689,16 @@ final class Replay implements AutoCloseable {
 
   /** A job just (re)started takes no savepoint until its tasks run: wait for them. */
   private void awaitTasksRunning(String jobId) {
-    long deadline = System.nanoTime() + settings.timeout().toNanos();
-    while (!flink.allTasksRunning(jobId)) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            "job "
-                + jobId
-                + " has tasks not RUNNING after "
-                + settings.timeout()
-                + "; not stopped");
-      }
-      sleep(Duration.ofMillis(500));
+    try {
+      Poll.until(
+          "every task of job " + jobId + " RUNNING (not stopped)",
+          settings.timeout(),
+          Duration.ofMillis(500),
+          () -> flink.allTasksRunning(jobId) ? Boolean.TRUE : null,
+          () -> flink.state(jobId).name());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
     }
   }
 
@@ -767,7 +766,10 @@ final class Replay implements AutoCloseable {
   }
 
   private String submit(JobArguments args, String savepoint, boolean allowNonRestored) {
-    return flink.run(uploadJar(), ENTRY_CLASS, args.list(), savepoint, allowNonRestored);
+    return flink.run(
+        uploadJar(),
+        FlinkRestClient.Submission.of(ENTRY_CLASS, args.list())
+            .fromSavepoint(savepoint, allowNonRestored));
   }
 
   /** Uploads the job jar once; done before any job is stopped, so a missing jar stops nothing. */
@@ -924,6 +926,16 @@ final class Replay implements AutoCloseable {
     }
   }
 
+  /** Deletes the job jar this replay uploaded (the jobs it started keep running). */
   @Override
-  public void close() {}
+  public void close() {
+    if (uploadedJar != null) {
+      try {
+        flink.deleteJar(uploadedJar);
+      } catch (FlinkRestClient.FlinkRestException e) {
+        out.printf("note: the uploaded jar %s was not deleted: %s%n", uploadedJar, e.getMessage());
+      }
+      uploadedJar = null;
+    }
+  }
 }

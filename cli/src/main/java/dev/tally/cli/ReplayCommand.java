@@ -212,25 +212,26 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = null;
-      if (lanes == null || connection.bootstrapServers == null) {
-        live = connection.live(replay);
-      }
-      List<String> topics = new ArrayList<>();
-      if (lanes != null) {
-        String prefix =
-            topicPrefix != null
-                ? topicPrefix
-                : live == null ? "" : live.args().value("--topic-prefix", "");
-        for (String lane : lanes) {
-          topics.add(Lane.parse(lane.trim()).topic(prefix));
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = null;
+        if (lanes == null || connection.bootstrapServers == null) {
+          live = connection.live(replay);
         }
-      } else {
-        topics = live.topics();
+        List<String> topics = new ArrayList<>();
+        if (lanes != null) {
+          String prefix =
+              topicPrefix != null
+                  ? topicPrefix
+                  : live == null ? "" : live.args().value("--topic-prefix", "");
+          for (String lane : lanes) {
+            topics.add(Lane.parse(lane.trim()).topic(prefix));
+          }
+        } else {
+          topics = live.topics();
+        }
+        String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
+        replay.plan(topics, bootstrap, live, from, to);
       }
-      String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
-      replay.plan(topics, bootstrap, live, from, to);
       return 0;
     }
   }
@@ -263,10 +264,11 @@ final class ReplayCommand {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       int newParallelism = parallelism.checked();
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = connection.live(replay);
-      try (Replay.Lease lease = replay.lease(live, "repair")) {
-        replay.repair(live, from, newParallelism, !noWait);
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = connection.live(replay);
+        try (Replay.Lease lease = replay.lease(live, "repair")) {
+          replay.repair(live, from, newParallelism, !noWait);
+        }
       }
       return 0;
     }
@@ -294,10 +296,11 @@ final class ReplayCommand {
     public Integer call() {
       Replay.requireParallelism(parallelism);
       PrintWriter out = spec.commandLine().getOut();
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = connection.live(replay);
-      try (Replay.Lease lease = replay.lease(live, "rescale")) {
-        replay.rescale(live, parallelism);
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = connection.live(replay);
+        try (Replay.Lease lease = replay.lease(live, "rescale")) {
+          replay.rescale(live, parallelism);
+        }
       }
       return 0;
     }
@@ -368,10 +371,11 @@ final class ReplayCommand {
           throw new IllegalArgumentException("--checkpoint-interval must be > 0");
         }
       }
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = connection.live(replay);
-      try (Replay.Lease lease = replay.lease(live, "rebuild")) {
-        replay.rebuild(live, from, to, generation, readyLag, newParallelism, interval, !noWait);
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = connection.live(replay);
+        try (Replay.Lease lease = replay.lease(live, "rebuild")) {
+          replay.rebuild(live, from, to, generation, readyLag, newParallelism, interval, !noWait);
+        }
       }
       return 0;
     }
@@ -387,7 +391,9 @@ final class ReplayCommand {
 
     @Override
     public Integer call() {
-      connection.replay(spec.commandLine().getOut()).status();
+      try (Replay replay = connection.replay(spec.commandLine().getOut())) {
+        replay.status();
+      }
       return 0;
     }
   }
@@ -465,10 +471,12 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = connection.live(replay);
-      try (Replay.Lease lease = replay.lease(live, "cutover")) {
-        replay.switchOver(live, next(replay, live), options.force, grace, options.readyLag, verify);
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = connection.live(replay);
+        try (Replay.Lease lease = replay.lease(live, "cutover")) {
+          replay.switchOver(
+              live, next(replay, live), options.force, grace, options.readyLag, verify);
+        }
       }
       return 0;
     }
@@ -512,10 +520,11 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
-      Replay replay = connection.replay(out);
-      Replay.TallyJob live = connection.live(replay);
-      try (Replay.Lease lease = replay.lease(live, "rollback")) {
-        replay.rollback(live, options.force, grace, options.readyLag, verify);
+      try (Replay replay = connection.replay(out)) {
+        Replay.TallyJob live = connection.live(replay);
+        try (Replay.Lease lease = replay.lease(live, "rollback")) {
+          replay.rollback(live, options.force, grace, options.readyLag, verify);
+        }
       }
       return 0;
     }

@@ -292,6 +292,23 @@ class TallyCliIT {
           .contains("--grace 0s is below the minimum of 10m")
           .doesNotContain("127.0.0.1:1");
     }
+    // A job id that is not Flink's form, refused before the cluster (a closed port) is called.
+    Run jobId =
+        tally(
+            "flink",
+            "submit",
+            "--rest",
+            "http://127.0.0.1:1",
+            "--jar",
+            "pom.xml",
+            "--class",
+            "C",
+            "--job-id",
+            "job-1");
+    assertThat(jobId.exitCode()).isEqualTo(2);
+    assertThat(jobId.err())
+        .contains("--job-id must be 32 hex digits (Flink's job id), got job-1")
+        .doesNotContain("unreachable");
   }
 
   @Test

@@ -27,6 +27,11 @@ import java.util.UUID;
  * state, vertices, metrics and checkpoints, cancel it. Everything goes through the REST endpoint a
  * session cluster (or a MiniCluster) serves, e.g. {@code http://127.0.0.1:8081}.
  *
+ * <p>Every answer is a record or a {@link JobState}/{@link TaskState}: no caller reads Flink's
+ * JSON. Submissions are idempotent: each names its job id up front ({@link #newJobId()}), so a
+ * submission whose reply was lost (a timeout, a dropped connection) is recognised when retried
+ * instead of starting a second job; {@link #submit} deletes the jar it uploaded.
+ *
  * <p>Errors come back as {@link FlinkRestException} carrying Flink's own error text.
  */
 public final class FlinkRestClient {
@@ -36,8 +41,68 @@ public final class FlinkRestClient {
   private final URI base;
   private final HttpClient http;
 
-  /** A running job's vertex: id and the name of its chained operators. */
-  public record Vertex(String id, String name, int parallelism) {}
+  /**
+   * A job's vertex: id, the name of its chained operators, parallelism, its tasks' aggregated state
+   * and the records its tasks have read ({@code read-records}).
+   */
+  public record Vertex(
+      String id, String name, int parallelism, TaskState status, long recordsRead) {}
+
+  /** A job as {@code GET /jobs/<id>} shows it. {@code endTime} is -1 while it has not ended. */
+  public record JobDetails(
+      String id, String name, JobState state, long startTime, long endTime, List<Vertex> vertices) {
+
+    /**
+     * RUNNING with every vertex RUNNING (tasks deployed and started): only then can the job take a
+     * checkpoint or savepoint.
+     */
+    public boolean allTasksRunning() {
+      return state == JobState.RUNNING
+          && !vertices.isEmpty()
+          && vertices.stream().allMatch(vertex -> vertex.status() == TaskState.RUNNING);
+    }
+
+    /** From start to end (to now while it runs). */
+    public Duration runTime() {
+      long end = endTime < 0 ? System.currentTimeMillis() : endTime;
+      return Duration.ofMillis(Math.max(0, end - startTime));
+    }
+  }
+
+  /**
+   * What to run from an uploaded jar.
+   *
+   * @param parallelism 0: the cluster's default
+   * @param savepointPath null to start without state
+   */
+  public record Submission(
+      String entryClass,
+      List<String> args,
+      int parallelism,
+      String savepointPath,
+      boolean allowNonRestoredState) {
+
+    public Submission {
+      args = List.copyOf(args);
+    }
+
+    /** {@code entryClass} with {@code args}, the cluster's parallelism, no savepoint. */
+    public static Submission of(String entryClass, List<String> args) {
+      return new Submission(entryClass, args, 0, null, false);
+    }
+
+    public Submission withParallelism(int parallelism) {
+      return new Submission(entryClass, args, parallelism, savepointPath, allowNonRestoredState);
+    }
+
+    /** Restored from {@code savepointPath} (null: no savepoint). */
+    public Submission fromSavepoint(String savepointPath, boolean allowNonRestoredState) {
+      return new Submission(entryClass, args, parallelism, savepointPath, allowNonRestoredState);
+    }
+  }
+
+  /** A completed checkpoint: id and full state size in bytes. */
+  public record CompletedCheckpoint(long id, long stateSize) {}
 
   public FlinkRestClient(String baseUrl) {
     String trimmed = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
@@ -71,39 +136,92 @@ public final class FlinkRestClient {
     return Path.of(filename).getFileName().toString();
   }
 
-  /**
-   * Runs an uploaded jar; returns the job id.
-   *
-   * @param savepointPath null to start without state
-   */
-  public String run(
-      String jarId,
-      String entryClass,
-      List<String> args,
-      String savepointPath,
-      boolean allowNonRestoredState) {
-    ObjectNode request = JSON.createObjectNode();
-    request.put("entryClass", entryClass);
-    ArrayNode list = request.putArray("programArgsList");
-    args.forEach(list::add);
-    if (savepointPath != null) {
-      request.put("savepointPath", savepointPath);
-      request.put("allowNonRestoredState", allowNonRestoredState);
-    }
-    JsonNode reply = post("/jars/" + jarId + "/run", request);
-    return reply.path("jobid").asText();
+  /** A fresh job id in Flink's form (32 hex digits), for a submission that names its job. */
+  public static String newJobId() {
+    return UUID.randomUUID().toString().replace("-", "");
   }
 
-  /** Runs an uploaded jar at {@code parallelism} (0: the cluster's default); the job id. */
-  public String run(String jarId, String entryClass, List<String> args, int parallelism) {
-    ObjectNode request = JSON.createObjectNode();
-    request.put("entryClass", entryClass);
-    ArrayNode list = request.putArray("programArgsList");
-    args.forEach(list::add);
-    if (parallelism > 0) {
-      request.put("parallelism", parallelism);
+  /**
+   * Uploads {@code jar}, runs it as a job with a fresh id, deletes the uploaded jar; returns the
+   * job id.
+   */
+  public String submit(Path jar, Submission submission) {
+    String jarId = uploadJar(jar);
+    try {
+      return run(jarId, submission, newJobId());
+    } finally {
+      deleteJarQuietly(jarId);
     }
-    return post("/jars/" + jarId + "/run", request).path("jobid").asText();
+  }
+
+  /** Runs an uploaded jar as a job with a fresh id; returns the job id. */
+  public String run(String jarId, Submission submission) {
+    return run(jarId, submission, newJobId());
+  }
+
+  /**
+   * Runs an uploaded jar as job {@code jobId}; returns it. Idempotent: when the cluster already
+   * knows {@code jobId} (an earlier call whose reply was lost, or a retry of this one after a
+   * dropped connection) the job is not started again and {@code jobId} is returned. A call that did
+   * not reach the cluster is tried up to three times.
+   */
+  public String run(String jarId, Submission submission, String jobId) {
+    ObjectNode request = JSON.createObjectNode();
+    request.put("entryClass", submission.entryClass());
+    ArrayNode list = request.putArray("programArgsList");
+    submission.args().forEach(list::add);
+    request.put("jobId", jobId);
+    if (submission.parallelism() > 0) {
+      request.put("parallelism", submission.parallelism());
+    }
+    if (submission.savepointPath() != null) {
+      request.put("savepointPath", submission.savepointPath());
+      request.put("allowNonRestoredState", submission.allowNonRestoredState());
+    }
+    for (int attempt = 1; ; attempt++) {
+      try {
+        String started = post("/jars/" + encode(jarId) + "/run", request).path("jobid").asText();
+        return started.isEmpty() ? jobId : started;
+      } catch (FlinkRestException e) {
+        if (known(jobId)) {
+          return jobId;
+        }
+        if (!e.unreachable() || attempt == 3) {
+          throw e;
+        }
+        sleep(Duration.ofSeconds(attempt));
+      }
+    }
+  }
+
+  /** Whether the cluster knows job {@code jobId} (running, or ended and still listed). */
+  public boolean known(String jobId) {
+    try {
+      get("/jobs/" + jobId);
+      return true;
+    } catch (FlinkRestException e) {
+      if (e.status() == 404) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** The ids of the jars uploaded to the cluster. */
+  public List<String> jars() {
+    List<String> ids = new ArrayList<>();
+    for (JsonNode file : get("/jars").path("files")) {
+      ids.add(file.path("id").asText());
+    }
+    return ids;
+  }
+
+  private void deleteJarQuietly(String jarId) {
+    try {
+      deleteJar(jarId);
+    } catch (FlinkRestException e) {
+      // The job runs; a jar left behind costs disk only and is named in GET /jars.
+    }
   }
 
   /** Deletes an uploaded jar. */
@@ -120,31 +238,40 @@ public final class FlinkRestClient {
   /** The records read by each of the job's vertices ({@code read-records}), by vertex name. */
   public Map<String, Long> recordsRead(String jobId) {
     Map<String, Long> read = new LinkedHashMap<>();
-    for (JsonNode vertex : job(jobId).path("vertices")) {
-      read.put(vertex.path("name").asText(), vertex.path("metrics").path("read-records").asLong());
+    for (Vertex vertex : job(jobId).vertices()) {
+      read.put(vertex.name(), vertex.recordsRead());
     }
     return read;
   }
 
-  /** The job's overview: {@code state}, {@code start-time}, {@code end-time}, vertices, … */
-  public JsonNode job(String jobId) {
-    return get("/jobs/" + jobId);
-  }
-
-  public String state(String jobId) {
-    return job(jobId).path("state").asText();
-  }
-
-  public List<Vertex> vertices(String jobId) {
+  /** The job: name, state, start and end time, vertices. */
+  public JobDetails job(String jobId) {
+    JsonNode job = get("/jobs/" + jobId);
     List<Vertex> vertices = new ArrayList<>();
-    for (JsonNode vertex : job(jobId).path("vertices")) {
+    for (JsonNode vertex : job.path("vertices")) {
       vertices.add(
           new Vertex(
               vertex.path("id").asText(),
               vertex.path("name").asText(),
-              vertex.path("parallelism").asInt()));
+              vertex.path("parallelism").asInt(),
+              TaskState.parse(vertex.path("status").asText()),
+              vertex.path("metrics").path("read-records").asLong()));
     }
-    return vertices;
+    return new JobDetails(
+        job.path("jid").asText(jobId),
+        job.path("name").asText(),
+        JobState.parse(job.path("state").asText()),
+        job.path("start-time").asLong(),
+        job.path("end-time").asLong(-1),
+        List.copyOf(vertices));
+  }
+
+  public JobState state(String jobId) {
+    return JobState.parse(get("/jobs/" + jobId + "/status").path("status").asText());
+  }
+
+  public List<Vertex> vertices(String jobId) {
+    return job(jobId).vertices();
   }
 
   /** The metric ids a vertex's subtasks report. */
@@ -208,35 +335,34 @@ public final class FlinkRestClient {
     return values;
   }
 
-  /** The job's checkpoint statistics ({@code /jobs/<id>/checkpoints}). */
-  public JsonNode checkpoints(String jobId) {
-    return get("/jobs/" + jobId + "/checkpoints");
+  /** The job's latest completed checkpoint, if any. */
+  public java.util.Optional<CompletedCheckpoint> latestCompletedCheckpoint(String jobId) {
+    JsonNode latest = get("/jobs/" + jobId + "/checkpoints").path("latest").path("completed");
+    if (latest.isMissingNode() || latest.isNull()) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(
+        new CompletedCheckpoint(latest.path("id").asLong(), latest.path("state_size").asLong()));
   }
 
-  /** One checkpoint's statistics with per-vertex state sizes. */
-  public JsonNode checkpoint(String jobId, long checkpointId) {
-    return get("/jobs/" + jobId + "/checkpoints/details/" + checkpointId);
+  /** One checkpoint's state size by vertex id, bytes. */
+  public Map<String, Long> checkpointStateSizes(String jobId, long checkpointId) {
+    Map<String, Long> sizes = new LinkedHashMap<>();
+    get("/jobs/" + jobId + "/checkpoints/details/" + checkpointId)
+        .path("tasks")
+        .fields()
+        .forEachRemaining(
+            task -> sizes.put(task.getKey(), task.getValue().path("state_size").asLong()));
+    return sizes;
   }
 
-  /**
-   * Whether the job is RUNNING with every vertex RUNNING (tasks deployed and started): only then
-   * can it take a checkpoint or savepoint.
-   */
+  /** Whether the job is RUNNING with every vertex RUNNING ({@link JobDetails#allTasksRunning}). */
   public boolean allTasksRunning(String jobId) {
-    JsonNode job = job(jobId);
-    if (!"RUNNING".equals(job.path("state").asText())) {
-      return false;
-    }
-    for (JsonNode vertex : job.path("vertices")) {
-      if (!"RUNNING".equals(vertex.path("status").asText())) {
-        return false;
-      }
-    }
-    return true;
+    return job(jobId).allTasksRunning();
   }
 
-  /** A job the cluster knows: id, name, state ({@code RUNNING}, {@code FINISHED}, …). */
-  public record Job(String id, String name, String state, long startTime) {}
+  /** A job the cluster knows: id, name, state, start time. */
+  public record Job(String id, String name, JobState state, long startTime) {}
 
   /** Every job the cluster knows, newest first. */
   public List<Job> jobs() {
@@ -246,7 +372,7 @@ public final class FlinkRestClient {
           new Job(
               job.path("jid").asText(),
               job.path("name").asText(),
-              job.path("state").asText(),
+              JobState.parse(job.path("state").asText()),
               job.path("start-time").asLong()));
     }
     jobs.sort((a, b) -> Long.compare(b.startTime(), a.startTime()));
@@ -364,7 +490,7 @@ public final class FlinkRestClient {
               request.timeout(Duration.ofSeconds(120)).build(),
               HttpResponse.BodyHandlers.ofString());
     } catch (IOException e) {
-      throw new FlinkRestException("Flink REST API at " + base + " unreachable: " + e, e);
+      throw new FlinkRestException("Flink REST API at " + base + " unreachable: " + e, e, 0, true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new FlinkRestException("interrupted while calling " + base, e);
@@ -388,7 +514,9 @@ public final class FlinkRestClient {
               + response.statusCode()
               + "): "
               + String.join("; ", errors),
-          null);
+          null,
+          response.statusCode(),
+          false);
     }
     return body;
   }
@@ -405,8 +533,29 @@ public final class FlinkRestClient {
   public static final class FlinkRestException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private final int status;
+    private final boolean unreachable;
+
     public FlinkRestException(String message, Throwable cause) {
+      this(message, cause, 0, false);
+    }
+
+    FlinkRestException(String message, Throwable cause, int status, boolean unreachable) {
       super(message, cause);
+      this.status = status;
+      this.unreachable = unreachable;
+    }
+
+    /** The HTTP status Flink answered, 0 when there was no answer. */
+    public int status() {
+      return status;
+    }
+
+    /**
+     * The call got no answer (refused, dropped, timed out): it may or may not have taken effect.
+     */
+    public boolean unreachable() {
+      return unreachable;
     }
   }
 }

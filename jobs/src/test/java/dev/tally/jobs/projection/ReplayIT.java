@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tally.cli.TallyCli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobState;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
@@ -131,7 +132,7 @@ class ReplayIT {
         }
         assertThat(world.flink.state(live))
             .as("stopped for the refused cutover")
-            .isEqualTo("FINISHED");
+            .isEqualTo(JobState.FINISHED);
         assertThat(world.runningGenerations())
             .as("g1 restarted, g2 running")
             .containsExactlyInAnyOrder(1, 2);
@@ -155,7 +156,7 @@ class ReplayIT {
               .as("the old generation expires after the grace period")
               .isBetween(1L, Duration.ofHours(1).toMillis());
         }
-        assertThat(world.flink.state(live)).isEqualTo("FINISHED");
+        assertThat(world.flink.state(live)).isEqualTo(JobState.FINISHED);
 
         String rollback = world.cli("replay", "rollback", "--grace", "1h");
         assertThat(rollback).contains("readers now served generation 1");
@@ -174,6 +175,61 @@ class ReplayIT {
       assertThat(reader.failures).as("what the reader saw go wrong").isEmpty();
       assertThat(reader.generationsSeen).containsExactlyInAnyOrder(1, 2);
       assertThat(reader.reads.get()).isGreaterThan(100);
+      assertThat(world.flink.jars())
+          .as("the jars rebuild, cutover and rollback uploaded, deleted once their jobs ran")
+          .isEmpty();
+    }
+  }
+
+  @Test
+  @Timeout(300)
+  void aSubmissionNamesItsJobSoARetryStartsNothingAndLeavesNoJar(
+      KafkaBroker kafka, PostgresServer postgres) throws Exception {
+    try (World world = new World("submit", kafka, postgres)) {
+      FlinkRestClient flink = world.flink;
+      int jobsBefore = flink.jobs().size();
+      FlinkRestClient.Submission submission =
+          FlinkRestClient.Submission.of(
+              ProjectionJob.class.getName(), world.args(1).with("--start", "earliest").list());
+      String jobId = FlinkRestClient.newJobId();
+      String jar = flink.uploadJar(JAR);
+      try {
+        assertThat(flink.run(jar, submission, jobId)).isEqualTo(jobId);
+        // The first reply lost on the way (a timeout): the caller sends the same run again.
+        assertThat(flink.run(jar, submission, jobId)).as("the retried run").isEqualTo(jobId);
+      } finally {
+        flink.deleteJar(jar);
+      }
+      assertThat(flink.jobs()).as("one job started by the two runs").hasSize(jobsBefore + 1);
+      world.awaitRunning(jobId);
+
+      // The CLI the same way: a submission retried with its --job-id starts nothing.
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      var cli = TallyCli.commandLine();
+      cli.setOut(new PrintWriter(out, true));
+      cli.setErr(new PrintWriter(err, true));
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "flink",
+                  "submit",
+                  "--rest",
+                  rest,
+                  "--jar",
+                  JAR.toString(),
+                  "--class",
+                  ProjectionJob.class.getName(),
+                  "--job-id",
+                  jobId,
+                  "--"));
+      args.addAll(submission.args());
+      assertThat(cli.execute(args.toArray(String[]::new))).as("stderr: %s", err).isZero();
+      assertThat(out.toString().trim()).isEqualTo(jobId);
+      assertThat(err.toString()).contains("already submitted", "RUNNING");
+      assertThat(flink.jobs()).as("nothing started by the retry").hasSize(jobsBefore + 1);
+      assertThat(flink.jars()).as("no jar left on the cluster").isEmpty();
+      assertThat(flink.state(jobId)).isEqualTo(JobState.RUNNING);
     }
   }
 
@@ -199,7 +255,7 @@ class ReplayIT {
       String repaired = world.cli("replay", "repair", "--from", "earliest");
       assertThat(repaired).contains("savepoint:").contains("repair done");
       world.awaitViews(1, expectedAll);
-      assertThat(world.flink.state(live)).isEqualTo("FINISHED");
+      assertThat(world.flink.state(live)).isEqualTo(JobState.FINISHED);
 
       // Re-reading what was applied changes nothing, not even a version.
       Map<String, Map<String, String>> before = world.rawEntries(1);
@@ -214,7 +270,7 @@ class ReplayIT {
       assertThat(rescale).contains("savepoint:").contains("runs at parallelism 2");
       String rescaled =
           world.flink.jobs().stream()
-              .filter(job -> job.state().equals("RUNNING"))
+              .filter(job -> job.state() == JobState.RUNNING)
               .map(FlinkRestClient.Job::id)
               .findFirst()
               .orElseThrow();
@@ -304,7 +360,9 @@ class ReplayIT {
         assertThat(world.lastError).contains("another replay is running: rebuild by sre@elsewhere");
         assertThat(world.cli("replay", "status"))
             .contains("replay running: rebuild by sre@elsewhere");
-        assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo("RUNNING");
+        assertThat(world.flink.state(live))
+            .as("refused before stopping")
+            .isEqualTo(JobState.RUNNING);
         assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
         client.del(dev.tally.common.replay.ReplayLease.KEY);
       }
@@ -316,7 +374,7 @@ class ReplayIT {
       world.cliFails("replay", "status", "--jdbc-url", "jdbc:postgresql://127.0.0.1:1/elsewhere");
       assertThat(world.lastError)
           .contains("names jdbc:postgresql://127.0.0.1:1/elsewhere, but the live job " + live);
-      assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo("RUNNING");
+      assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo(JobState.RUNNING);
 
       // Secrets given inline are not published; replay refuses to restart such a job.
       world.flink.cancel(live);
@@ -351,7 +409,9 @@ class ReplayIT {
       assertThat(world.lastError)
           .contains("cannot repair", "sasl.jaas.config, ssl.truststore.password")
           .contains("--kafka-properties-file");
-      assertThat(world.flink.state(secretive)).as("refused before stopping").isEqualTo("RUNNING");
+      assertThat(world.flink.state(secretive))
+          .as("refused before stopping")
+          .isEqualTo(JobState.RUNNING);
     }
   }
 
@@ -419,8 +479,8 @@ class ReplayIT {
     }
 
     String submit(dev.tally.common.flink.JobArguments args) {
-      String jar = flink.uploadJar(JAR);
-      return flink.run(jar, ProjectionJob.class.getName(), args.list(), null, false);
+      return flink.submit(
+          JAR, FlinkRestClient.Submission.of(ProjectionJob.class.getName(), args.list()));
     }
 
     Generations generations() {
@@ -547,7 +607,7 @@ class ReplayIT {
     List<Integer> runningGenerations() {
       List<Integer> generations = new ArrayList<>();
       for (FlinkRestClient.Job job : flink.jobs()) {
-        if (job.state().equals("RUNNING")) {
+        if (job.state() == JobState.RUNNING) {
           generations.add(
               Integer.parseInt(
                   dev.tally.common.flink.JobArguments.fromParameters(
@@ -562,7 +622,7 @@ class ReplayIT {
     @Override
     public void close() {
       for (FlinkRestClient.Job job : flink.jobs()) {
-        if (job.state().equals("RUNNING")) {
+        if (job.state() == JobState.RUNNING) {
           flink.cancel(job.id());
         }
       }
