@@ -5,6 +5,7 @@ import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
 import dev.tally.common.flink.JobState;
 import dev.tally.common.kafka.TopicApplier;
+import dev.tally.common.replay.CutoverRecord;
 import dev.tally.common.replay.GenerationComparison;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
@@ -15,7 +16,6 @@ import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.common.wait.Poll;
-import io.valkey.UnifiedJedis;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +23,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,7 +38,6 @@ import org.apache.kafka.common.TopicPartition;
 final class Replay implements AutoCloseable {
 
   static final String ENTRY_CLASS = "dev.tally.jobs.projection.ProjectionJob";
-  static final String LAST_SWITCH_KEY = "tally:replay:last";
 
   /**
    * A lane source id no job has used: the repair job's sources must not find their state in the
@@ -420,16 +418,8 @@ final class Replay implements AutoCloseable {
       }
       // Valkey serves the new generation from here on: record the switch before anything else can
       // fail, so status and rollback know of it.
-      Map<String, String> record = new LinkedHashMap<>();
-      record.put("from", Integer.toString(from));
-      record.put("to", Integer.toString(to));
-      record.put("fromJob", live.id());
-      record.put("fromSavepoint", savepoint);
-      record.put("fromArgs", live.args().toParameters().get(JobArguments.KEY));
-      record.put("at", Instant.now().toString());
-      UnifiedJedis valkey = generations.valkeyClient();
-      valkey.del(LAST_SWITCH_KEY);
-      valkey.hset(LAST_SWITCH_KEY, record);
+      new CutoverRecord(from, to, live.id(), savepoint, live.args(), Instant.now())
+          .save(generations.valkeyClient());
       generations.flipPostgres(from, to);
       out.printf(
           "readers now served generation %d (Valkey: one Lua call; PostgreSQL: one transaction)%n",
@@ -483,25 +473,25 @@ final class Replay implements AutoCloseable {
   /** Brings the previous generation back: restarts its job from its savepoint, then switches. */
   void rollback(
       TallyJob current, boolean force, Duration grace, long readyLag, Duration verifyTimeout) {
-    Map<String, String> last;
+    CutoverRecord last;
     try (Generations generations = generations(current)) {
-      last = generations.valkeyClient().hgetAll(LAST_SWITCH_KEY);
-      if (last.isEmpty()) {
-        throw new IllegalStateException(
-            "no cutover recorded (" + LAST_SWITCH_KEY + "); nothing to roll back");
-      }
-      int previous = Integer.parseInt(last.get("from"));
+      last =
+          CutoverRecord.load(generations.valkeyClient())
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "no cutover recorded (" + CutoverRecord.KEY + "); nothing to roll back"));
       int served = generations.servedInValkey();
-      if (served != Integer.parseInt(last.get("to"))) {
+      if (served != last.to()) {
         throw new IllegalStateException(
-            "the last cutover went to " + last.get("to") + " but readers are served " + served);
+            "the last cutover went to " + last.to() + " but readers are served " + served);
       }
-      if (generations.retiredUntil(previous) == null) {
+      if (generations.retiredUntil(last.from()) == null) {
         throw new IllegalStateException(
-            "generation " + previous + " has expired (or was never retired); rebuild instead");
+            "generation " + last.from() + " has expired (or was never retired); rebuild instead");
       }
     }
-    int previousGeneration = Integer.parseInt(last.get("from"));
+    int previousGeneration = last.from();
     for (TallyJob job : runningJobs()) {
       if (job.generation() == previousGeneration) {
         throw new IllegalStateException(
@@ -512,20 +502,19 @@ final class Replay implements AutoCloseable {
                 + "; cancel it first (rollback restarts that generation's job from its savepoint)");
       }
     }
-    JobArguments previousArgs =
-        JobArguments.fromParameters(
-            Map.of(JobArguments.KEY, last.get("fromArgs")), last.get("fromJob"));
+    JobArguments previousArgs = last.fromArgs();
     requireRestartable(
-        new TallyJob(last.get("fromJob"), "g" + previousGeneration, previousArgs), "roll back");
+        new TallyJob(last.fromJob(), "g" + previousGeneration, previousArgs), "roll back");
     // Keep its keys from expiring while its job catches up.
     try (Generations generations = generations(current)) {
       generations.restore(previousGeneration);
     }
     out.printf(
-        "restarting generation %s's job from %s …%n", last.get("from"), last.get("fromSavepoint"));
-    TallyJob stopped = new TallyJob(last.get("fromJob"), "g" + last.get("from"), previousArgs);
-    String restarted = restart(stopped, last.get("fromSavepoint"));
-    TallyJob previousJob = new TallyJob(restarted, "restarted g" + last.get("from"), previousArgs);
+        "restarting generation %d's job from %s …%n", previousGeneration, last.fromSavepoint());
+    TallyJob stopped = new TallyJob(last.fromJob(), "g" + previousGeneration, previousArgs);
+    String restarted = restart(stopped, last.fromSavepoint());
+    TallyJob previousJob =
+        new TallyJob(restarted, "restarted g" + previousGeneration, previousArgs);
     switchOver(current, previousJob, force, grace, readyLag, verifyTimeout);
   }
 
@@ -577,16 +566,15 @@ final class Replay implements AutoCloseable {
       if (jobs.isEmpty()) {
         out.println("  (none)");
       }
-      Map<String, String> last = generations.valkeyClient().hgetAll(LAST_SWITCH_KEY);
-      if (!last.isEmpty()) {
-        int previous = Integer.parseInt(last.get("from"));
-        Instant until = generations.retiredUntil(previous);
+      CutoverRecord last = CutoverRecord.load(generations.valkeyClient()).orElse(null);
+      if (last != null) {
+        Instant until = generations.retiredUntil(last.from());
         out.printf(
-            "last cutover: generation %s → %s at %s; generation %s %s%n",
-            last.get("from"),
-            last.get("to"),
-            last.get("at"),
-            last.get("from"),
+            "last cutover: generation %d → %d at %s; generation %d %s%n",
+            last.from(),
+            last.to(),
+            last.at(),
+            last.from(),
             until == null
                 ? "has expired (no rollback)"
                 : "kept until " + until + " (rollback possible)");
