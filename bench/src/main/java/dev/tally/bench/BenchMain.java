@@ -1,6 +1,5 @@
 package dev.tally.bench;
 
-import dev.tally.cli.TallyCli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
@@ -13,18 +12,21 @@ import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
+import dev.tally.replay.Rebuild;
+import dev.tally.replay.ReplaySession;
+import dev.tally.replay.ReplaySettings;
+import dev.tally.replay.ReplayStores;
+import dev.tally.replay.TallyJob;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -635,52 +637,49 @@ public final class BenchMain implements Callable<Integer> {
         total += count;
       }
     }
-    Set<String> jobsBefore = new HashSet<>();
-    flink.jobs().forEach(job -> jobsBefore.add(job.id()));
-    java.io.StringWriter output = new java.io.StringWriter();
-    var cli = TallyCli.commandLine();
-    cli.setOut(new java.io.PrintWriter(output, true));
-    cli.setErr(new java.io.PrintWriter(output, true));
-    int code =
-        cli.execute(
-            "replay", "rebuild",
-            "--flink", flinkRest,
-            "--job", liveJob,
-            "--jar", jobJar.toString(),
-            "--from", "earliest",
-            "--to", Position.format(end),
-            "--generation", "3",
-            "--progress-interval", "5s",
-            "--timeout", "20min");
-    String text = output.toString();
-    out.print(
-        text.lines()
-            .filter(line -> !line.startsWith("events."))
-            .map(l -> "  " + l + "\n")
-            .reduce("", String::concat));
-    if (code != 0) {
-      throw new IllegalStateException("tally replay rebuild failed:\n" + text);
+    // The replay library itself, as tally replay rebuild runs it: its progress printed, its
+    // result (the rebuild job's id) taken from the returned record.
+    String rebuildJob;
+    ReplaySettings settings =
+        new ReplaySettings(
+            flinkRest,
+            blankToNull(System.getenv(dev.tally.common.Environment.BOOTSTRAP_SERVERS)),
+            blankToNull(System.getenv("TALLY_VALKEY")),
+            blankToNull(System.getenv("TALLY_JDBC_URL")),
+            blankToNull(System.getenv("TALLY_JDBC_USER")),
+            jobJar,
+            null,
+            Duration.ofMinutes(20),
+            Duration.ofSeconds(5));
+    try (ReplaySession session =
+        new ReplaySession(
+            settings,
+            line -> {
+              if (!line.startsWith("events.")) {
+                out.println("  " + line);
+              }
+            })) {
+      TallyJob live = session.jobs().byId(liveJob);
+      try (ReplayStores.Lease lease = session.stores().lease(live, "rebuild")) {
+        Rebuild.Result done =
+            new Rebuild(session)
+                .run(
+                    live,
+                    new Rebuild.Request(
+                        Position.parse("earliest"),
+                        Position.parse(Position.format(end)),
+                        3,
+                        1000,
+                        0,
+                        null,
+                        true));
+        if (!done.finished()) {
+          throw new IllegalStateException(
+              "the bounded rebuild job " + done.jobId() + " did not finish");
+        }
+        rebuildJob = done.jobId();
+      }
     }
-    // The rebuild job: the one new job on the cluster that published generation 3 (its own
-    // arguments, read from Flink), not a job id read back from the command's printed text.
-    List<FlinkRestClient.Job> rebuilt =
-        flink.jobs().stream()
-            .filter(job -> !jobsBefore.contains(job.id()))
-            .filter(
-                job ->
-                    "3"
-                        .equals(
-                            JobArguments.fromParameters(flink.userConfig(job.id()), job.id())
-                                .value("--generation", "")))
-            .toList();
-    if (rebuilt.size() != 1) {
-      throw new IllegalStateException(
-          "expected one new job writing generation 3 after the rebuild, found "
-              + rebuilt
-              + ":\n"
-              + text);
-    }
-    String rebuildJob = rebuilt.get(0).id();
     double seconds = flink.job(rebuildJob).runTime().toMillis() / 1000.0;
     Map<String, Object> rebuild = new LinkedHashMap<>();
     rebuild.put("command", "tally replay rebuild --from earliest --to <offsets> --generation 3");
@@ -831,5 +830,9 @@ public final class BenchMain implements Callable<Integer> {
 
   static double round4(double value) {
     return Math.round(value * 10_000) / 10_000.0;
+  }
+
+  private static String blankToNull(String value) {
+    return value == null || value.isBlank() ? null : value;
   }
 }

@@ -140,7 +140,7 @@ final class CacheCommand {
               DriverManager.getConnection(
                   target.stores.jdbcUrl,
                   target.stores.jdbcUser,
-                  System.getenv("TALLY_PG_PASSWORD"))) {
+                  System.getenv(dev.tally.common.Environment.PG_PASSWORD))) {
         Set<Integer> tags = new TreeSet<>();
         if (all) {
           for (int tag = 0; tag < ViewKeys.TAGS; tag++) {

@@ -100,7 +100,7 @@ final class DbCommand {
 
     private String password() {
       if (passwordFile == null) {
-        return System.getenv("TALLY_PG_PASSWORD");
+        return System.getenv(dev.tally.common.Environment.PG_PASSWORD);
       }
       try {
         return Files.readString(passwordFile).strip();

@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 /** Where the Kafka cluster is, shared by every command that talks to it. */
 final class KafkaOptions {
 
-  static final String BOOTSTRAP_ENV = "TALLY_BOOTSTRAP_SERVERS";
+  static final String BOOTSTRAP_ENV = dev.tally.common.Environment.BOOTSTRAP_SERVERS;
 
   @Option(
       names = {"-b", "--bootstrap-servers"},

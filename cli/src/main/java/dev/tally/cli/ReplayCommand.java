@@ -2,8 +2,21 @@ package dev.tally.cli;
 
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
-import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
+import dev.tally.common.replay.ReplayRange;
+import dev.tally.replay.Cutover;
+import dev.tally.replay.JobControl;
+import dev.tally.replay.Plan;
+import dev.tally.replay.Rebuild;
+import dev.tally.replay.Repair;
+import dev.tally.replay.ReplayListener;
+import dev.tally.replay.ReplaySession;
+import dev.tally.replay.ReplaySettings;
+import dev.tally.replay.ReplayStores;
+import dev.tally.replay.Rescale;
+import dev.tally.replay.Rollback;
+import dev.tally.replay.Status;
+import dev.tally.replay.TallyJob;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,7 +30,11 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code tally replay}: re-drive or rebuild the views from any point of the log. */
+/**
+ * {@code tally replay}: re-drive or rebuild the views from any point of the log. Each subcommand
+ * parses its options, runs one operation of the replay library ({@code dev.tally.replay}) and
+ * prints its result.
+ */
 @Command(
     name = "replay",
     mixinStandardHelpOptions = true,
@@ -33,13 +50,13 @@ import picocli.CommandLine.Spec;
           + " Kafka, Valkey and PostgreSQL are taken from the live job unless given."
     },
     subcommands = {
-      ReplayCommand.Plan.class,
-      ReplayCommand.Repair.class,
-      ReplayCommand.Rescale.class,
-      ReplayCommand.Rebuild.class,
-      ReplayCommand.Status.class,
-      ReplayCommand.Cutover.class,
-      ReplayCommand.Rollback.class
+      ReplayCommand.PlanCommand.class,
+      ReplayCommand.RepairCommand.class,
+      ReplayCommand.RescaleCommand.class,
+      ReplayCommand.RebuildCommand.class,
+      ReplayCommand.StatusCommand.class,
+      ReplayCommand.CutoverCommand.class,
+      ReplayCommand.RollbackCommand.class
     })
 final class ReplayCommand {
 
@@ -57,7 +74,7 @@ final class ReplayCommand {
 
     /** The value, refused (exit 2) outside 0 … {@link JobArguments#MAX_PARALLELISM}. */
     int checked() {
-      Replay.requireParallelism(value);
+      JobControl.requireParallelism(value);
       return value;
     }
   }
@@ -127,9 +144,10 @@ final class ReplayCommand {
         description = "How often progress is printed while waiting (default: ${DEFAULT-VALUE}).")
     String progressInterval;
 
-    Replay replay(PrintWriter out) {
-      return new Replay(
-          new Replay.Settings(
+    /** A replay session over these settings, reporting to {@code out}. */
+    ReplaySession session(PrintWriter out) {
+      return new ReplaySession(
+          new ReplaySettings(
               flink,
               blankToNull(bootstrapServers),
               blankToNull(valkey),
@@ -139,26 +157,7 @@ final class ReplayCommand {
               savepointDir,
               Durations.parse("--timeout", timeout),
               Durations.parse("--progress-interval", progressInterval)),
-          out);
-    }
-
-    /** The live job: --job, else the running Tally job writing the served generation. */
-    Replay.TallyJob live(Replay replay) {
-      if (job != null) {
-        return replay.job(job, 0);
-      }
-      List<Replay.TallyJob> jobs = replay.runningJobs();
-      if (jobs.isEmpty()) {
-        throw new IllegalStateException(
-            "no running Tally projection job on "
-                + flink
-                + "; start one (make demo) or pass --job");
-      }
-      int served;
-      try (Generations generations = replay.generations(jobs.get(0))) {
-        served = generations.servedInValkey();
-      }
-      return replay.job(null, served);
+          ReplayListener.printingTo(out));
     }
 
     private static String blankToNull(String value) {
@@ -183,7 +182,7 @@ final class ReplayCommand {
       mixinStandardHelpOptions = true,
       description =
           "Dry run: resolve --from/--to per partition and print how many events a replay would read.")
-  static final class Plan implements Callable<Integer> {
+  static final class PlanCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
@@ -212,10 +211,10 @@ final class ReplayCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = null;
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = null;
         if (lanes == null || connection.bootstrapServers == null) {
-          live = connection.live(replay);
+          live = session.jobs().live(connection.job);
         }
         List<String> topics = new ArrayList<>();
         if (lanes != null) {
@@ -229,8 +228,9 @@ final class ReplayCommand {
         } else {
           topics = live.topics();
         }
-        String bootstrap = live == null ? connection.bootstrapServers : replay.bootstrap(live);
-        replay.plan(topics, bootstrap, live, from, to);
+        String bootstrap =
+            live == null ? connection.bootstrapServers : session.stores().bootstrap(live);
+        new Plan(session).run(topics, bootstrap, live, from, to);
       }
       return 0;
     }
@@ -244,7 +244,7 @@ final class ReplayCommand {
             + " the savepoint with its sources at --from (new source uid, non-restored state allowed).",
         "Its dedup state skips events already applied; only missed events change the views."
       })
-  static final class Repair implements Callable<Integer> {
+  static final class RepairCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
@@ -264,10 +264,15 @@ final class ReplayCommand {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       int newParallelism = parallelism.checked();
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = connection.live(replay);
-        try (Replay.Lease lease = replay.lease(live, "repair")) {
-          replay.repair(live, from, newParallelism, !noWait);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        try (ReplayStores.Lease lease = session.stores().lease(live, "repair")) {
+          Repair.Result done = new Repair(session).run(live, from, newParallelism, !noWait);
+          out.printf(
+              done.readTheRange()
+                  ? "repair done: %s read the range and runs on as the live job%n"
+                  : "repair job %s started; it reads the range and runs on as the live job%n",
+              done.jobId());
         }
       }
       return 0;
@@ -282,7 +287,7 @@ final class ReplayCommand {
             + " --parallelism (same arguments, sources at their saved offsets).",
         "Its keyed state (dedup ids, views) is redistributed; nothing is re-read or lost."
       })
-  static final class Rescale implements Callable<Integer> {
+  static final class RescaleCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
@@ -294,12 +299,16 @@ final class ReplayCommand {
 
     @Override
     public Integer call() {
-      Replay.requireParallelism(parallelism);
+      JobControl.requireParallelism(parallelism);
       PrintWriter out = spec.commandLine().getOut();
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = connection.live(replay);
-        try (Replay.Lease lease = replay.lease(live, "rescale")) {
-          replay.rescale(live, parallelism);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        try (ReplayStores.Lease lease = session.stores().lease(live, "rescale")) {
+          Rescale.Result done = new Rescale(session).run(live, parallelism);
+          out.printf(
+              "job %s runs at parallelism %d, restored from the savepoint (its state"
+                  + " redistributed)%n",
+              done.jobId(), done.parallelism());
         }
       }
       return 0;
@@ -314,7 +323,7 @@ final class ReplayCommand {
             + " generation keeps serving; wait until it has caught up.",
         "Then: tally replay cutover."
       })
-  static final class Rebuild implements Callable<Integer> {
+  static final class RebuildCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
@@ -371,13 +380,38 @@ final class ReplayCommand {
           throw new IllegalArgumentException("--checkpoint-interval must be > 0");
         }
       }
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = connection.live(replay);
-        try (Replay.Lease lease = replay.lease(live, "rebuild")) {
-          replay.rebuild(live, from, to, generation, readyLag, newParallelism, interval, !noWait);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        try (ReplayStores.Lease lease = session.stores().lease(live, "rebuild")) {
+          Rebuild.Result done =
+              new Rebuild(session)
+                  .run(
+                      live,
+                      new Rebuild.Request(
+                          from, to, generation, readyLag, newParallelism, interval, !noWait));
+          printRebuilt(out, done, !noWait);
         }
       }
       return 0;
+    }
+
+    static void printRebuilt(PrintWriter out, Rebuild.Result done, boolean waited) {
+      ReplayRange range = done.range();
+      if (!waited) {
+        out.printf("rebuild job %s submitted (tally replay status shows its lag)%n", done.jobId());
+      } else if (range.bounded()) {
+        out.printf(
+            "generation %d holds the bounded range; its job has finished, so it does not follow the"
+                + " log and cutover (which switches to a running job) does not apply: read it with"
+                + " tally view … --generation %d, or compare it; rebuild without --to to serve a"
+                + " generation%n",
+            done.generation(), done.generation());
+      } else {
+        out.printf(
+            "generation %d has caught up; check and switch readers with: tally replay cutover%n",
+            done.generation());
+      }
+      out.flush();
     }
   }
 
@@ -385,15 +419,23 @@ final class ReplayCommand {
       name = "status",
       mixinStandardHelpOptions = true,
       description = "Served generation, projection jobs and their lag, retired generations.")
-  static final class Status implements Callable<Integer> {
+  static final class StatusCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
 
     @Override
     public Integer call() {
-      try (Replay replay = connection.replay(spec.commandLine().getOut())) {
-        replay.status();
+      PrintWriter out = spec.commandLine().getOut();
+      try (ReplaySession session = connection.session(out)) {
+        new Status(session)
+            .run()
+            .ifPresentOrElse(
+                report -> report.lines().forEach(out::println),
+                () ->
+                    out.println(
+                        "no running Tally projection job, and no --valkey given: nothing to show"));
       }
+      out.flush();
       return 0;
     }
   }
@@ -442,6 +484,24 @@ final class ReplayCommand {
         description =
             "How long differences may take to settle before the switch is refused (default: ${DEFAULT-VALUE}).")
     String verifyTimeout;
+
+    Cutover.Options of(Duration grace, Duration verify) {
+      return new Cutover.Options(force, grace, readyLag, verify);
+    }
+  }
+
+  /** What cutover and rollback print once readers are switched. */
+  static void printSwitched(PrintWriter out, Cutover.Result done) {
+    out.printf(
+        "readers now served generation %d (Valkey: one Lua call; PostgreSQL: one transaction)%n",
+        done.to());
+    out.printf(
+        "generation %d retired: %,d Valkey keys expire at %s; rollback possible until then%s%n",
+        done.from(),
+        done.retiredKeys(),
+        done.retiredUntil(),
+        done.purgedRows() > 0 ? "; purged " + done.purgedRows() + " expired PostgreSQL rows" : "");
+    out.flush();
   }
 
   @Command(
@@ -454,7 +514,7 @@ final class ReplayCommand {
         "Refused on a difference unless --force (the live job is restarted from its savepoint)."
             + " The old generation expires after --grace; until then: tally replay rollback."
       })
-  static final class Cutover implements Callable<Integer> {
+  static final class CutoverCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
     @Mixin SwitchOptions options;
@@ -471,35 +531,14 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = connection.live(replay);
-        try (Replay.Lease lease = replay.lease(live, "cutover")) {
-          replay.switchOver(
-              live, next(replay, live), options.force, grace, options.readyLag, verify);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        try (ReplayStores.Lease lease = session.stores().lease(live, "cutover")) {
+          TallyJob next = session.jobs().next(live, generation);
+          printSwitched(out, new Cutover(session).run(live, next, options.of(grace, verify)));
         }
       }
       return 0;
-    }
-
-    /** The newest running job writing another generation than the live one (or --generation). */
-    private Replay.TallyJob next(Replay replay, Replay.TallyJob live) {
-      Replay.TallyJob next = null;
-      for (Replay.TallyJob job : replay.runningJobs()) {
-        if (job.generation() != live.generation()
-            && (generation == 0 || job.generation() == generation)
-            && (next == null || job.generation() > next.generation())) {
-          next = job;
-        }
-      }
-      if (next == null) {
-        throw new IllegalStateException(
-            "no running job writes "
-                + (generation == 0
-                    ? "a generation other than " + live.generation()
-                    : "generation " + generation)
-                + "; start one with: tally replay rebuild");
-      }
-      return next;
     }
   }
 
@@ -510,7 +549,7 @@ final class ReplayCommand {
           "Switch readers back to the generation the last cutover retired, while it still exists: its"
               + " job restarts from the savepoint taken at the cutover, catches up, then the switch runs"
               + " as a cutover does.")
-  static final class Rollback implements Callable<Integer> {
+  static final class RollbackCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Connection connection;
     @Mixin SwitchOptions options;
@@ -520,10 +559,10 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       Duration grace = options.grace();
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
-      try (Replay replay = connection.replay(out)) {
-        Replay.TallyJob live = connection.live(replay);
-        try (Replay.Lease lease = replay.lease(live, "rollback")) {
-          replay.rollback(live, options.force, grace, options.readyLag, verify);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        try (ReplayStores.Lease lease = session.stores().lease(live, "rollback")) {
+          printSwitched(out, new Rollback(session).run(live, options.of(grace, verify)).cutover());
         }
       }
       return 0;

@@ -292,7 +292,9 @@ final class VerifyCommand implements Callable<Integer> {
     Map<String, Map<String, Map<String, Long>>> views = new TreeMap<>();
     try (Connection connection =
         DriverManager.getConnection(
-            stores.jdbcUrl, stores.jdbcUser, System.getenv("TALLY_PG_PASSWORD"))) {
+            stores.jdbcUrl,
+            stores.jdbcUser,
+            System.getenv(dev.tally.common.Environment.PG_PASSWORD))) {
       for (String view : List.of("user_score", "leaderboard", "activity")) {
         views.put(view, PostgresViewStore.values(connection, generation, view));
       }

@@ -55,12 +55,14 @@ final class ViewCommand {
         throw new IllegalArgumentException(
             "no Valkey given: pass --valkey redis://host:port (the local stack's is redis://127.0.0.1:6380) or set TALLY_VALKEY");
       }
-      return ValkeyEndpoint.parse(valkey, false, System.getenv("TALLY_VALKEY_PASSWORD"))
+      return ValkeyEndpoint.parse(
+              valkey, false, System.getenv(dev.tally.common.Environment.VALKEY_PASSWORD))
           .withCaFile(valkeyCaFile);
     }
 
     ViewClient client() {
-      return new ViewClient(endpoint(), jdbcUrl, jdbcUser, System.getenv("TALLY_PG_PASSWORD"));
+      return new ViewClient(
+          endpoint(), jdbcUrl, jdbcUser, System.getenv(dev.tally.common.Environment.PG_PASSWORD));
     }
   }
 

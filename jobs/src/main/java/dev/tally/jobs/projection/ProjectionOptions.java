@@ -34,8 +34,8 @@ import picocli.CommandLine.Option;
     })
 public final class ProjectionOptions {
 
-  static final String VALKEY_PASSWORD_ENV = "TALLY_VALKEY_PASSWORD";
-  static final String PG_PASSWORD_ENV = "TALLY_PG_PASSWORD";
+  static final String VALKEY_PASSWORD_ENV = dev.tally.common.Environment.VALKEY_PASSWORD;
+  static final String PG_PASSWORD_ENV = dev.tally.common.Environment.PG_PASSWORD;
 
   @Option(
       names = "--bootstrap-servers",

@@ -1,8 +1,7 @@
-package dev.tally.cli;
+package dev.tally.replay;
 
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.replay.Position;
-import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,8 +14,8 @@ import org.apache.kafka.common.TopicPartition;
  * read over Flink's REST API: {@code KafkaSourceReader.topic.<topic>.partition.<p>.currentOffset}
  * (the offset of the last record handed on, so the position is one past it) and {@code
  * …committedOffset} (what this job committed on its last checkpoint: the only sign of where a job
- * restored at the end of the log stands, as it reads nothing); and the progress line {@code tally
- * replay} prints while it waits.
+ * restored at the end of the log stands, as it reads nothing); and the progress line a replay
+ * reports while it waits.
  */
 final class ReplayProgress {
 
@@ -26,7 +25,7 @@ final class ReplayProgress {
 
   private final FlinkRestClient flink;
   private final String jobId;
-  private final PrintWriter out;
+  private final ReplayListener listener;
   private final long startedNanos = System.nanoTime();
   private long lastRead = -1;
   private long lastNanos;
@@ -35,10 +34,11 @@ final class ReplayProgress {
   /** Metric ids carry topic names with '.' replaced by '_': the job's topics map them back. */
   private final Map<String, String> topicsByMetricName = new HashMap<>();
 
-  ReplayProgress(FlinkRestClient flink, String jobId, List<String> topics, PrintWriter out) {
+  ReplayProgress(
+      FlinkRestClient flink, String jobId, List<String> topics, ReplayListener listener) {
     this.flink = flink;
     this.jobId = jobId;
-    this.out = out;
+    this.listener = listener;
     topics.forEach(topic -> topicsByMetricName.put(topic.replace('.', '_'), topic));
   }
 
@@ -82,8 +82,8 @@ final class ReplayProgress {
   }
 
   /**
-   * Prints one progress line: events read vs. target in total and per partition, rate, ETA. Returns
-   * the events left. Partitions absent from {@code start} count from offset 0.
+   * Reports one progress line: events read vs. target in total and per partition, rate, ETA.
+   * Returns the events left. Partitions absent from {@code start} count from offset 0.
    */
   long report(Map<TopicPartition, Long> start, Map<TopicPartition, Long> target) {
     Map<TopicPartition, Long> positions = positions();
@@ -116,16 +116,16 @@ final class ReplayProgress {
     lastNanos = now;
     long left = total - read;
     String eta = rate > 1 ? format(Duration.ofSeconds((long) (left / rate))) : "?";
-    out.printf(
-        "[%s] read %,d / %,d (%.1f%%)  %,.0f events/s  ETA %s |%s%n",
-        format(Duration.ofNanos(now - startedNanos)),
-        read,
-        total,
-        total == 0 ? 100.0 : read * 100.0 / total,
-        rate,
-        left == 0 ? "0:00" : eta,
-        partitions);
-    out.flush();
+    listener.say(
+        String.format(
+            "[%s] read %,d / %,d (%.1f%%)  %,.0f events/s  ETA %s |%s",
+            format(Duration.ofNanos(now - startedNanos)),
+            read,
+            total,
+            total == 0 ? 100.0 : read * 100.0 / total,
+            rate,
+            left == 0 ? "0:00" : eta,
+            partitions));
     return left;
   }
 

@@ -1,4 +1,4 @@
-package dev.tally.cli;
+package dev.tally.replay;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -6,7 +6,7 @@ import java.util.HashSet;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-class ReplayTest {
+class RepairTest {
 
   @Test
   void repairsStartedWithinOneSecondGetSourceIdsOfTheirOwn() {
@@ -15,7 +15,7 @@ class ReplayTest {
     Set<String> ids = new HashSet<>();
     String live = "repair-first";
     for (int i = 0; i < 1_000; i++) {
-      String id = Replay.repairSourceId(live);
+      String id = Repair.sourceId(live);
       assertThat(id).isNotEqualTo(live).matches("[A-Za-z0-9_.-]+");
       ids.add(id);
       live = id;

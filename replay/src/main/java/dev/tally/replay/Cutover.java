@@ -1,0 +1,184 @@
+package dev.tally.replay;
+
+import dev.tally.common.replay.CutoverRecord;
+import dev.tally.common.replay.GenerationComparison;
+import dev.tally.common.replay.Generations;
+import dev.tally.common.views.CacheWarmer;
+import dev.tally.common.views.ViewKeys;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * {@code tally replay cutover}: switches readers from the live generation to {@code next}'s. Waits
+ * until next has caught up, stops the live job with a savepoint (its generation is then frozen),
+ * waits until next has read past where it stopped, compares the two, flips both stores, and retires
+ * the old generation (its keys expire after {@code grace}). Refused on a difference unless {@code
+ * force}; on a refusal or any failure before Valkey has flipped, the live job is restarted from its
+ * savepoint and nothing changed for readers.
+ */
+public final class Cutover {
+
+  /**
+   * How to switch.
+   *
+   * @param force switch even when the comparison shows differences (or the cache is incomplete)
+   * @param grace how long the old generation is kept for a rollback
+   * @param readyLag events behind the log that count as caught up
+   * @param verifyTimeout how long differences (and an incomplete cache) may take to settle
+   */
+  public record Options(boolean force, Duration grace, long readyLag, Duration verifyTimeout) {}
+
+  /**
+   * @param savepoint the old job's, kept in the {@link CutoverRecord} for a rollback
+   * @param retiredKeys the old generation's Valkey keys, expiring at {@code retiredUntil}
+   * @param purgedRows expired PostgreSQL rows of older retired generations, deleted now
+   */
+  public record Result(
+      int from,
+      int to,
+      String savepoint,
+      GenerationComparison comparison,
+      int retiredKeys,
+      Instant retiredUntil,
+      int purgedRows) {}
+
+  /** Why a cutover did not switch, when nothing failed. */
+  static final class Refused extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Refused(String message) {
+      super(message);
+    }
+  }
+
+  private final ReplaySession session;
+
+  public Cutover(ReplaySession session) {
+    this.session = session;
+  }
+
+  public Result run(TallyJob live, TallyJob next, Options options) {
+    // A refused cutover restarts the live job: it must be restartable before it is stopped.
+    live.requireRestartable("cut over");
+    JobControl control = session.control();
+    ReplayStores stores = session.stores();
+    int from = live.generation();
+    int to = next.generation();
+    try (Generations generations = stores.generations(live)) {
+      int served = generations.servedInValkey();
+      Integer servedInPostgres = generations.servedInPostgres();
+      if (served != from || (servedInPostgres != null && servedInPostgres != from)) {
+        throw new IllegalStateException(
+            "readers are served generation "
+                + served
+                + " by Valkey"
+                + (servedInPostgres == null ? "" : " and " + servedInPostgres + " by PostgreSQL")
+                + ", not "
+                + from
+                + " (the live job's); fix the pointers first (docs/runbook.md)");
+      }
+      session.say("waiting for generation %d (%s) to catch up …", to, next.id());
+      control.follow(
+          next.id(),
+          next.topics(),
+          Map.of(),
+          () -> stores.endOffsets(live),
+          options.readyLag(),
+          false);
+      control.uploadJar();
+      String savepoint =
+          control.stopWithSavepoint(
+              live, "the live job " + live + " (generation " + from + " freezes)");
+      GenerationComparison comparison;
+      try {
+        Map<TopicPartition, Long> frozenAt = stores.endOffsets(live);
+        control.follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
+        if (servedInPostgres != null) {
+          awaitCacheComplete(generations, to, options.verifyTimeout(), options.force());
+        }
+        comparison = compare(generations, from, to, options.verifyTimeout());
+        StringWriter table = new StringWriter();
+        comparison.print(new PrintWriter(table));
+        table.toString().lines().forEach(line -> session.say("%s", line));
+        if (!comparison.clean() && !options.force()) {
+          throw new Refused(
+              "generation "
+                  + to
+                  + " differs from "
+                  + from
+                  + " (above). Use --force to switch anyway");
+        }
+        // The generation about to be served must not expire (it may be a retired one, back).
+        generations.restore(to);
+        generations.flipValkey(from, to);
+      } catch (RuntimeException e) {
+        String restarted = control.restart(live, savepoint);
+        throw new IllegalStateException(
+            (e instanceof Refused ? "cutover refused: " : "cutover abandoned before the switch: ")
+                + e.getMessage()
+                + "; readers stay on generation "
+                + from
+                + ", its job restarted from the savepoint as "
+                + restarted,
+            e);
+      }
+      // Valkey serves the new generation from here on: record the switch before anything else can
+      // fail, so status and rollback know of it.
+      new CutoverRecord(from, to, live.id(), savepoint, live.args(), Instant.now())
+          .save(generations.valkeyClient());
+      generations.flipPostgres(from, to);
+      int keys = generations.retire(from, options.grace());
+      int purged = generations.purgeExpired();
+      return new Result(
+          from, to, savepoint, comparison, keys, generations.retiredUntil(from), purged);
+    }
+  }
+
+  /**
+   * Readers of a generation whose Valkey cache is incomplete read PostgreSQL; the rebuild job marks
+   * it complete three checkpoints after it started. Waits for that; refused after {@code timeout}.
+   */
+  private void awaitCacheComplete(
+      Generations generations, int next, Duration timeout, boolean force) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Set<Integer> missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
+    if (!missing.isEmpty()) {
+      session.say(
+          "waiting for generation %d's Valkey cache to be complete (%d of %d tags unmarked) …",
+          next, missing.size(), ViewKeys.TAGS);
+    }
+    while (!missing.isEmpty() && System.nanoTime() < deadline) {
+      JobControl.sleep(Duration.ofSeconds(1));
+      missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
+    }
+    if (!missing.isEmpty() && !force) {
+      throw new Refused(
+          "generation "
+              + next
+              + "'s Valkey cache is still incomplete ("
+              + missing.size()
+              + " tags unmarked): see tally cache status --generation "
+              + next
+              + "; run tally cache warm --generation "
+              + next
+              + " or use --force");
+    }
+  }
+
+  /** The last events read may still be on their way to Valkey: look again for a while. */
+  private static GenerationComparison compare(
+      Generations generations, int live, int next, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    GenerationComparison comparison = GenerationComparison.compare(generations, live, next);
+    while (!comparison.clean() && System.nanoTime() < deadline) {
+      JobControl.sleep(Duration.ofSeconds(1));
+      comparison = GenerationComparison.compare(generations, live, next);
+    }
+    return comparison;
+  }
+}

@@ -1,0 +1,63 @@
+package dev.tally.replay;
+
+import dev.tally.common.replay.CutoverRecord;
+import dev.tally.common.replay.Generations;
+
+/**
+ * {@code tally replay rollback}: brings back the generation the last cutover retired, while it
+ * still exists: restarts its job from the savepoint taken at the cutover, then switches as a
+ * cutover does.
+ */
+public final class Rollback {
+
+  /** The previous generation's restarted job and the switch back to it. */
+  public record Result(String restartedJob, Cutover.Result cutover) {}
+
+  private final ReplaySession session;
+
+  public Rollback(ReplaySession session) {
+    this.session = session;
+  }
+
+  public Result run(TallyJob current, Cutover.Options options) {
+    CutoverRecord last;
+    try (Generations generations = session.stores().generations(current)) {
+      last =
+          CutoverRecord.load(generations.valkeyClient())
+              .orElseThrow(
+                  () ->
+                      new IllegalStateException(
+                          "no cutover recorded (" + CutoverRecord.KEY + "); nothing to roll back"));
+      int served = generations.servedInValkey();
+      if (served != last.to()) {
+        throw new IllegalStateException(
+            "the last cutover went to " + last.to() + " but readers are served " + served);
+      }
+      if (generations.retiredUntil(last.from()) == null) {
+        throw new IllegalStateException(
+            "generation " + last.from() + " has expired (or was never retired); rebuild instead");
+      }
+    }
+    int previous = last.from();
+    for (TallyJob job : session.jobs().running()) {
+      if (job.generation() == previous) {
+        throw new IllegalStateException(
+            "job "
+                + job
+                + " already writes generation "
+                + previous
+                + "; cancel it first (rollback restarts that generation's job from its savepoint)");
+      }
+    }
+    TallyJob stopped = new TallyJob(last.fromJob(), "g" + previous, last.fromArgs());
+    stopped.requireRestartable("roll back");
+    // Keep its keys from expiring while its job catches up.
+    try (Generations generations = session.stores().generations(current)) {
+      generations.restore(previous);
+    }
+    session.say("restarting generation %d's job from %s …", previous, last.fromSavepoint());
+    String restarted = session.control().restart(stopped, last.fromSavepoint());
+    TallyJob previousJob = new TallyJob(restarted, "restarted g" + previous, last.fromArgs());
+    return new Result(restarted, new Cutover(session).run(current, previousJob, options));
+  }
+}
