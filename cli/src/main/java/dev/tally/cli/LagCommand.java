@@ -76,6 +76,15 @@ final class LagCommand implements Callable<Integer> {
     try (Admin admin = Admin.create(kafka.adminProperties())) {
       if (!waitForZero) {
         Map<TopicPartition, long[]> lag = lag(admin, topics);
+        if (lag == null) {
+          // Not the whole log as lag: a mistyped group looks exactly like a job that read nothing.
+          throw new IllegalStateException(
+              "consumer group "
+                  + group
+                  + " has committed no offsets on this cluster: an unknown group, or its job has"
+                  + " not completed a checkpoint yet (Flink commits on checkpoints); check --group"
+                  + " (the job's --group-id, default tally-projection)");
+        }
         out.printf("%-32s %9s %12s %12s %12s%n", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
         lag.forEach(
             (tp, offsets) ->
@@ -89,7 +98,23 @@ final class LagCommand implements Callable<Integer> {
       long start = System.nanoTime();
       long firstLag = -1;
       while (true) {
-        long remaining = total(lag(admin, topics));
+        Map<TopicPartition, long[]> lag = lag(admin, topics);
+        if (lag == null) {
+          out.printf("lag: group %s has committed no offsets yet%n", group);
+          out.flush();
+          if (System.nanoTime() - start > limit.toNanos()) {
+            spec.commandLine()
+                .getErr()
+                .printf(
+                    "tally lag: group %s committed no offsets within %s (unknown group?)%n",
+                    group, timeout);
+            spec.commandLine().getErr().flush();
+            return 1;
+          }
+          Thread.sleep(1000);
+          continue;
+        }
+        long remaining = total(lag);
         double seconds = (System.nanoTime() - start) / 1e9;
         if (firstLag < 0) {
           firstLag = remaining;
@@ -122,7 +147,10 @@ final class LagCommand implements Callable<Integer> {
     return lag.values().stream().mapToLong(o -> o[1] - o[0]).sum();
   }
 
-  /** Per partition: {committed (0 when none), end}. */
+  /**
+   * Per partition: {committed (0 when none), end}; null when the group has committed no offset at
+   * all (on any topic): unknown, or not started.
+   */
   private Map<TopicPartition, long[]> lag(Admin admin, List<String> topics) throws Exception {
     Set<TopicPartition> partitions =
         admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).values().stream()
@@ -134,6 +162,9 @@ final class LagCommand implements Callable<Integer> {
             .listConsumerGroupOffsets(group)
             .partitionsToOffsetAndMetadata()
             .get(30, TimeUnit.SECONDS);
+    if (committed.isEmpty()) {
+      return null;
+    }
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     partitions.forEach(tp -> latest.put(tp, OffsetSpec.latest()));
     Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
