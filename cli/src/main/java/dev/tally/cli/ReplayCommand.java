@@ -4,6 +4,7 @@ import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.ReplayRange;
+import dev.tally.replay.Compare;
 import dev.tally.replay.Cutover;
 import dev.tally.replay.JobControl;
 import dev.tally.replay.Plan;
@@ -55,6 +56,7 @@ import picocli.CommandLine.Spec;
       ReplayCommand.RescaleCommand.class,
       ReplayCommand.RebuildCommand.class,
       ReplayCommand.StatusCommand.class,
+      ReplayCommand.CompareCommand.class,
       ReplayCommand.CutoverCommand.class,
       ReplayCommand.RollbackCommand.class
     })
@@ -434,6 +436,50 @@ final class ReplayCommand {
                 () ->
                     out.println(
                         "no running Tally projection job, and no --valkey given: nothing to show"));
+      }
+      out.flush();
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "compare",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Compare the served generation with another (key counts, checksums, values) without"
+            + " stopping or switching anything; exit 1 when they differ.",
+        "Both jobs keep running: differences still in flight are looked at again for"
+            + " --verify-timeout."
+      })
+  static final class CompareCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(
+        names = "--generation",
+        defaultValue = "0",
+        description =
+            "Generation to compare with (default: the newest running job's, other than the served one).")
+    int generation;
+
+    @Option(
+        names = "--verify-timeout",
+        defaultValue = "10s",
+        description = "How long differences may take to settle (default: ${DEFAULT-VALUE}).")
+    String verifyTimeout;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Duration settle = Durations.parse("--verify-timeout", verifyTimeout);
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        Compare.Result result = new Compare(session).run(live, generation, settle);
+        if (!result.clean()) {
+          throw new IllegalStateException(
+              "generation " + result.other() + " differs from " + result.served() + " (above)");
+        }
+        out.printf("generations %d and %d match%n", result.served(), result.other());
       }
       out.flush();
       return 0;

@@ -171,7 +171,7 @@ public final class Cutover {
   }
 
   /** The last events read may still be on their way to Valkey: look again for a while. */
-  private static GenerationComparison compare(
+  static GenerationComparison compare(
       Generations generations, int live, int next, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     GenerationComparison comparison = GenerationComparison.compare(generations, live, next);

@@ -110,6 +110,8 @@ class ReplayIT {
 
         String rebuilt = world.cli("replay", "rebuild", "--from", "earliest", "--ready-lag", "0");
         assertThat(rebuilt).contains("rebuild job").contains("generation 2 has caught up");
+        String compared = world.cli("replay", "compare", "--verify-timeout", "20s");
+        assertThat(compared).contains("generations 1 and 2 match");
 
         // A wrong value in generation 2: the comparison refuses the cutover, and the live job,
         // which
@@ -121,6 +123,11 @@ class ReplayIT {
           original = generations.valkeyClient().hgetAll(tamperedKey);
           generations.valkeyClient().hset(tamperedKey, "points", "1");
         }
+        // compare finds it with nothing stopped …
+        world.cliFails("replay", "compare", "--generation", "2", "--verify-timeout", "1s");
+        assertThat(world.lastError).contains("generation 2 differs from 1");
+        assertThat(world.flink.state(live)).as("compare stops nothing").isEqualTo(JobState.RUNNING);
+        // … and a cutover refuses to switch to it.
         world.cliFails("replay", "cutover", "--grace", "1h");
         assertThat(world.lastError)
             .contains("cutover refused")
