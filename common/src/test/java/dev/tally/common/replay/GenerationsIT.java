@@ -106,6 +106,22 @@ class GenerationsIT {
   }
 
   @Test
+  void theRetiredTableSaysWhatPurgesItsRows() throws Exception {
+    // V2's SQL comment named a command that does not exist; V4 puts what is true on the table.
+    try (Connection connection = schema.connect();
+        ResultSet comment =
+            connection
+                .createStatement()
+                .executeQuery(
+                    "SELECT obj_description('retired_generation'::regclass, 'pg_class')")) {
+      comment.next();
+      assertThat(comment.getString(1))
+          .contains("every later tally replay cutover or rollback deletes the view_partial rows")
+          .doesNotContain("--purge");
+    }
+  }
+
+  @Test
   void comparisonCountsWhatACutoverMustRefuseAndWhatItMayAccept() {
     // Generation 1 (live) and 2 (rebuilt): one equal, one ahead, one behind, one different, one
     // missing entry; a ranking member missing.

@@ -34,8 +34,8 @@ class PostgresViewStoreIT {
     assertThat(
             PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password())
                 .migrationsExecuted)
-        .as("V1 view tables, V2 retired generations, V3 fill factor")
-        .isEqualTo(3);
+        .as("V1 view tables, V2 retired generations, V3 fill factor, V4 retired table's comment")
+        .isEqualTo(4);
     assertThat(
             PostgresViewStore.migrate(schema.jdbcUrl(), schema.user(), schema.password())
                 .migrationsExecuted)

@@ -68,6 +68,42 @@ class DecodingDeserializerTest {
     assertThat(out.deadLetter).isNull();
   }
 
+  @Test
+  void bytesWithoutTheSingleObjectHeaderAreABadHeaderKeptByteForByte() {
+    byte[] value = "not an avro event".getBytes(StandardCharsets.UTF_8);
+    SourceRecord out = decode(value, APPENDED);
+    assertThat(out.event).isNull();
+    assertThat(out.deadLetter.reason).isEqualTo("bad-header");
+    assertThat(out.deadLetter.value).isEqualTo(value);
+    assertThat(out.deadLetter.key).isEqualTo("u-1".getBytes(StandardCharsets.UTF_8));
+    assertThat(out.deadLetter.sourceTopic).isEqualTo("events.p0");
+    assertThat(out.deadLetter.sourcePartition).isEqualTo(3);
+    assertThat(out.deadLetter.sourceTimestamp).isEqualTo(APPENDED.toEpochMilli());
+  }
+
+  @Test
+  void aSchemaFingerprintNoShippedVersionHasIsAnUnknownSchema() {
+    byte[] value = new EventCodec().encode(checkInAt(APPENDED));
+    // The header is 0xC3 0x01 and the writer schema's 8-byte fingerprint: change the fingerprint.
+    for (int i = 2; i < 10; i++) {
+      value[i] = (byte) ~value[i];
+    }
+    SourceRecord out = decode(value, APPENDED);
+    assertThat(out.event).isNull();
+    assertThat(out.deadLetter.reason).isEqualTo("unknown-schema");
+    assertThat(out.deadLetter.error).contains("is not one of the shipped versions");
+  }
+
+  @Test
+  void aBodyCutShortIsCorrupt() {
+    byte[] whole = new EventCodec().encode(checkInAt(APPENDED));
+    byte[] value = java.util.Arrays.copyOf(whole, 14);
+    SourceRecord out = decode(value, APPENDED);
+    assertThat(out.event).isNull();
+    assertThat(out.deadLetter.reason).isEqualTo("corrupt");
+    assertThat(out.deadLetter.value).isEqualTo(value);
+  }
+
   private SourceRecord decode(Event event, Instant appendTime) {
     return decode(new EventCodec().encode(event), appendTime);
   }
