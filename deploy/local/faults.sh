@@ -166,7 +166,7 @@ if [ "$PROFILE" = brokers ]; then
   mkdir -p "$(dirname "$producer_log")"
   stream_start="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   stream() {
-    TALLY_JAVA_OPTS="${TALLY_JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients.producer=info" \
+    TALLY_JAVA_OPTS="${TALLY_JAVA_OPTS:-} -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients.producer=info -Dorg.slf4j.simpleLogger.log.org.apache.kafka.clients.NetworkClient=warn" \
       produce 50000 $((SEED + 9)) 5000 --start "$stream_start" --delivery-timeout 5min 2>>"$producer_log"
   }
   stream &

@@ -70,8 +70,9 @@ final class KafkaOptions {
   Properties adminProperties() {
     Properties props = securityProperties();
     props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
+    // Defaults a properties file may change (a slow link, or a quick check).
+    props.putIfAbsent(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+    props.putIfAbsent(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
     return props;
   }
 }

@@ -46,6 +46,12 @@ public final class TallyCli {
           // own parse errors do), a refusal or an unreachable service 1; anything else keeps its
           // stack trace for a bug report.
           PrintWriter err = cmd.getErr();
+          // A client call's future (the Kafka AdminClient's) wraps what went wrong.
+          while ((exception instanceof java.util.concurrent.ExecutionException
+                  || exception instanceof java.util.concurrent.CompletionException)
+              && exception.getCause() instanceof Exception cause) {
+            exception = cause;
+          }
           if (exception instanceof IllegalArgumentException) {
             err.println(
                 cmd.getCommandSpec().qualifiedName()
@@ -67,7 +73,11 @@ public final class TallyCli {
                 cmd.getCommandSpec().qualifiedName()
                     + ": error: Kafka: "
                     + exception.getMessage()
-                    + (root == exception ? "" : ": " + root.getMessage()));
+                    + (root == exception ? "" : ": " + root.getMessage())
+                    + (exception instanceof org.apache.kafka.common.errors.TimeoutException
+                        ? " (no broker answered in time: is the cluster at --bootstrap-servers"
+                            + " up and reachable?)"
+                        : ""));
           } else if (exception instanceof IllegalStateException
               || exception instanceof FlinkRestClient.FlinkRestException) {
             err.println(

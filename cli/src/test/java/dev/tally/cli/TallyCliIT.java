@@ -134,6 +134,27 @@ class TallyCliIT {
   }
 
   @Test
+  void aBrokerOutOfReachIsOneLineWithoutAStackTrace() throws Exception {
+    // Quick timeouts from the properties file, so the test waits seconds, not the default 30 s.
+    Path file = Files.createTempFile(TestDirs.newDirectory("cli-dead"), "kafka", ".properties");
+    Files.writeString(file, "default.api.timeout.ms=2000\nrequest.timeout.ms=1000\n");
+    for (String[] command :
+        List.of(new String[] {"lag", "--group", "g"}, new String[] {"topics", "apply"})) {
+      Run run =
+          tally(
+              concat(
+                  command,
+                  new String[] {"-b", "127.0.0.1:1", "--kafka-properties-file", file.toString()}));
+      assertThat(run.exitCode()).as(String.join(" ", command)).isEqualTo(1);
+      assertThat(run.err().strip().lines())
+          .as(String.join(" ", command))
+          .singleElement()
+          .asString()
+          .contains(": error: Kafka: ", "is the cluster at --bootstrap-servers up");
+    }
+  }
+
+  @Test
   void everyKafkaClientOfTheCliTakesThePropertiesFile(KafkaBroker kafka) throws Exception {
     // A secured cluster's settings come from the same file the job takes; here ones the client
     // refuses at once, so the failure shows the file reached the client (ignored, it would work).
