@@ -53,7 +53,7 @@ import picocli.CommandLine.Option;
     })
 public final class BenchMain implements Callable<Integer> {
 
-  static final String PROJECTION_JOB = "dev.tally.jobs.projection.ProjectionJob";
+  static final String PROJECTION_JOB = dev.tally.common.flink.ProjectionContract.ENTRY_CLASS;
 
   /** The sizes of a run; every one can be overridden. */
   enum Profile {

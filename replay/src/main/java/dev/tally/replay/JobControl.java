@@ -3,6 +3,7 @@ package dev.tally.replay;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
 import dev.tally.common.flink.JobState;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.wait.Poll;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -19,7 +20,7 @@ import org.apache.kafka.common.TopicPartition;
 public final class JobControl implements AutoCloseable {
 
   /** The projection job's entry class in the jar. */
-  public static final String ENTRY_CLASS = "dev.tally.jobs.projection.ProjectionJob";
+  public static final String ENTRY_CLASS = ProjectionContract.ENTRY_CLASS;
 
   private final FlinkRestClient flink;
   private final ReplaySettings settings;
@@ -47,7 +48,9 @@ public final class JobControl implements AutoCloseable {
   }
 
   static JobArguments withParallelism(JobArguments args, int parallelism) {
-    return parallelism > 0 ? args.with("--parallelism", Integer.toString(parallelism)) : args;
+    return parallelism > 0
+        ? args.with(ProjectionContract.PARALLELISM, Integer.toString(parallelism))
+        : args;
   }
 
   /** Uploads the job jar once; done before any job is stopped, so a missing jar stops nothing. */
@@ -78,7 +81,10 @@ public final class JobControl implements AutoCloseable {
    */
   String restart(TallyJob job, String savepoint) {
     try {
-      return submit(job.args().with("--start", "committed"), savepoint, false);
+      return submit(
+          job.args().with(ProjectionContract.START, ProjectionContract.START_COMMITTED),
+          savepoint,
+          false);
     } catch (RuntimeException e) {
       throw new IllegalStateException(
           "job "

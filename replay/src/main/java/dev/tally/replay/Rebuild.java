@@ -1,6 +1,7 @@
 package dev.tally.replay;
 
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.ReplayRange;
@@ -84,15 +85,23 @@ public final class Rebuild {
                 request.to());
     JobArguments args =
         live.args()
-            .without("--source-id")
-            .with("--generation", Integer.toString(generation))
-            .with("--start", range.startSpec())
+            .without(ProjectionContract.SOURCE_ID)
+            .with(ProjectionContract.GENERATION, Integer.toString(generation))
+            .with(ProjectionContract.START, range.startSpec())
             .with(
-                "--group-id",
-                live.args().value("--group-id", "tally-projection") + "-g" + generation);
-    args = range.bounded() ? args.with("--stop", range.endSpec()) : args.without("--stop");
+                ProjectionContract.GROUP_ID,
+                live.args().value(ProjectionContract.GROUP_ID, ProjectionContract.GROUP_ID_DEFAULT)
+                    + "-g"
+                    + generation);
+    args =
+        range.bounded()
+            ? args.with(ProjectionContract.STOP, range.endSpec())
+            : args.without(ProjectionContract.STOP);
     if (request.checkpointInterval() != null) {
-      args = args.with("--checkpoint-interval", request.checkpointInterval().toMillis() + "ms");
+      args =
+          args.with(
+              ProjectionContract.CHECKPOINT_INTERVAL,
+              request.checkpointInterval().toMillis() + "ms");
     }
     JobControl control = session.control();
     String jobId =

@@ -1,6 +1,7 @@
 package dev.tally.replay;
 
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.ReplayRange;
 import java.util.concurrent.ThreadLocalRandom;
@@ -34,8 +35,14 @@ public final class Repair {
     JobArguments args =
         JobControl.withParallelism(
             live.args()
-                .with("--start", range.startSpec())
-                .with("--source-id", sourceId(live.args().value("--source-id", ""))),
+                .with(ProjectionContract.START, range.startSpec())
+                .with(
+                    ProjectionContract.SOURCE_ID,
+                    sourceId(
+                        live.args()
+                            .value(
+                                ProjectionContract.SOURCE_ID,
+                                ProjectionContract.SOURCE_ID_DEFAULT))),
             parallelism);
     String jobId;
     try {

@@ -2,6 +2,7 @@ package dev.tally.replay;
 
 import dev.tally.common.Environment;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.PositionResolver;
 import dev.tally.common.replay.ReplayLease;
@@ -61,19 +62,22 @@ public final class ReplayStores {
     String valkey =
         settings.valkey() != null
             ? settings.valkey()
-            : job == null ? null : job.args().value("--valkey", null);
+            : job == null ? null : job.args().value(ProjectionContract.VALKEY, null);
     if (valkey == null) {
       throw new IllegalArgumentException("no Valkey known: pass --valkey redis://host:port");
     }
-    boolean cluster = job != null && job.args().list().contains("--valkey-cluster");
+    boolean cluster = job != null && job.args().list().contains(ProjectionContract.VALKEY_CLUSTER);
     String jdbcUrl =
         settings.jdbcUrl() != null
             ? settings.jdbcUrl()
-            : job == null ? null : job.args().value("--jdbc-url", null);
+            : job == null ? null : job.args().value(ProjectionContract.JDBC_URL, null);
     String jdbcUser =
         settings.jdbcUser() != null
             ? settings.jdbcUser()
-            : job == null ? "tally" : job.args().value("--jdbc-user", "tally");
+            : job == null
+                ? "tally"
+                : job.args()
+                    .value(ProjectionContract.JDBC_USER, ProjectionContract.JDBC_USER_DEFAULT);
     return new Generations(
         ValkeyEndpoint.parse(valkey, cluster, System.getenv(Environment.VALKEY_PASSWORD))
             .withCaFile(System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
@@ -92,7 +96,7 @@ public final class ReplayStores {
     if (job == null) {
       return;
     }
-    String jobValkey = job.args().value("--valkey", null);
+    String jobValkey = job.args().value(ProjectionContract.VALKEY, null);
     if (settings.valkey() != null && jobValkey != null) {
       Set<String> given = Set.copyOf(ValkeyEndpoint.parse(settings.valkey(), false, null).nodes());
       Set<String> writes = Set.copyOf(ValkeyEndpoint.parse(jobValkey, false, null).nodes());
@@ -107,7 +111,7 @@ public final class ReplayStores {
                 + "; pass the live job's Valkey, or leave --valkey out to use it");
       }
     }
-    String jobJdbc = job.args().value("--jdbc-url", null);
+    String jobJdbc = job.args().value(ProjectionContract.JDBC_URL, null);
     if (settings.jdbcUrl() != null
         && jobJdbc != null
         && !database(settings.jdbcUrl()).equals(database(jobJdbc))) {
@@ -132,7 +136,7 @@ public final class ReplayStores {
   public String bootstrap(TallyJob job) {
     return settings.bootstrapServers() != null
         ? settings.bootstrapServers()
-        : job.args().value("--bootstrap-servers", null);
+        : job.args().value(ProjectionContract.BOOTSTRAP_SERVERS, null);
   }
 
   /** The end offsets of the job's topics now. */
@@ -159,7 +163,7 @@ public final class ReplayStores {
     Map<String, String> properties = new HashMap<>();
     if (job != null) {
       // The job's properties file, when it is readable here too (its secrets are not published).
-      String file = job.args().value("--kafka-properties-file", null);
+      String file = job.args().value(ProjectionContract.KAFKA_PROPERTIES_FILE, null);
       if (file != null && Files.isReadable(Path.of(file))) {
         Properties loaded = new Properties();
         try (var in = Files.newBufferedReader(Path.of(file))) {

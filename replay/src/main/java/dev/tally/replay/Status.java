@@ -1,5 +1,6 @@
 package dev.tally.replay;
 
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.CutoverRecord;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.ReplayLease;
@@ -55,8 +56,8 @@ public final class Status {
                 "  %s  generation %d  lanes %s  group %s  lag %s",
                 job,
                 job.generation(),
-                job.args().value("--lanes", "p0,p1,p2"),
-                job.args().value("--group-id", "tally-projection"),
+                job.args().value(ProjectionContract.LANES, ProjectionContract.LANES_DEFAULT),
+                job.args().value(ProjectionContract.GROUP_ID, ProjectionContract.GROUP_ID_DEFAULT),
                 lag.lag() == null
                     ? "unknown yet (no source offsets reported before its first record or"
                         + " checkpoint)"

@@ -2,6 +2,7 @@ package dev.tally.replay;
 
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.ProjectionContract;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,14 +11,17 @@ public record TallyJob(String id, String name, JobArguments args) {
 
   /** The generation it writes. */
   public int generation() {
-    return Integer.parseInt(args.value("--generation", "1"));
+    return Integer.parseInt(
+        args.value(ProjectionContract.GENERATION, ProjectionContract.GENERATION_DEFAULT));
   }
 
   /** Its lanes' topics, in lane order. */
   public List<String> topics() {
-    String prefix = args.value("--topic-prefix", "");
+    String prefix =
+        args.value(ProjectionContract.TOPIC_PREFIX, ProjectionContract.TOPIC_PREFIX_DEFAULT);
     List<String> topics = new ArrayList<>();
-    for (String lane : args.value("--lanes", "p0,p1,p2").split(",")) {
+    for (String lane :
+        args.value(ProjectionContract.LANES, ProjectionContract.LANES_DEFAULT).split(",")) {
       String topic = Lane.parse(lane.trim()).topic(prefix);
       if (!topics.contains(topic)) {
         topics.add(topic);

@@ -76,7 +76,7 @@ public record ProjectionConfig(
     java.util.Map<Lane, Integer> maxRecordsPerSecond)
     implements Serializable {
 
-  public static final String COMMITTED = "committed";
+  public static final String COMMITTED = dev.tally.common.flink.ProjectionContract.START_COMMITTED;
   public static final String NO_STOP = "none";
   public static final int MAX_BUNDLE = 1_000_000;
 

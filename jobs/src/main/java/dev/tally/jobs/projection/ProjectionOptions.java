@@ -1,6 +1,7 @@
 package dev.tally.jobs.projection;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.jobs.views.PointsRules;
 import java.io.IOException;
@@ -38,14 +39,14 @@ public final class ProjectionOptions {
   static final String PG_PASSWORD_ENV = dev.tally.common.Environment.PG_PASSWORD;
 
   @Option(
-      names = "--bootstrap-servers",
+      names = ProjectionContract.BOOTSTRAP_SERVERS,
       required = true,
       description = "Kafka bootstrap servers, host:port[,…].")
   String bootstrapServers;
 
   @Option(
-      names = "--topic-prefix",
-      defaultValue = "",
+      names = ProjectionContract.TOPIC_PREFIX,
+      defaultValue = ProjectionContract.TOPIC_PREFIX_DEFAULT,
       description = "Prefix of the lane and dead-letter topic names (default: none).")
   String topicPrefix;
 
@@ -60,7 +61,7 @@ public final class ProjectionOptions {
   java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
 
   @Option(
-      names = "--kafka-properties-file",
+      names = ProjectionContract.KAFKA_PROPERTIES_FILE,
       paramLabel = "FILE",
       description =
           "A Java properties file of Kafka client properties, read where the job's main runs (the"
@@ -69,37 +70,37 @@ public final class ProjectionOptions {
   Path kafkaPropertiesFile;
 
   @Option(
-      names = "--lanes",
-      defaultValue = "p0,p1,p2",
+      names = ProjectionContract.LANES,
+      defaultValue = ProjectionContract.LANES_DEFAULT,
       split = ",",
       description =
           "Lanes to read (default: ${DEFAULT-VALUE}). One job per lane isolates lanes completely.")
   List<String> lanes;
 
   @Option(
-      names = "--group-id",
-      defaultValue = "tally-projection",
+      names = ProjectionContract.GROUP_ID,
+      defaultValue = ProjectionContract.GROUP_ID_DEFAULT,
       description =
           "Kafka consumer group; offsets are committed on checkpoints (default: ${DEFAULT-VALUE}).")
   String groupId;
 
   @Option(
-      names = "--start",
+      names = ProjectionContract.START,
       defaultValue = "committed",
       description =
           "Where to start without a checkpoint (or with a new --source-id): committed (the group's offsets, earliest where none), earliest, latest, timestamp:<ISO-8601 or epoch ms>, group:<group id>, topic:partition:offset,… (default: ${DEFAULT-VALUE}).")
   String start;
 
   @Option(
-      names = "--stop",
+      names = ProjectionContract.STOP,
       defaultValue = "none",
       description =
           "none: run on; else an end position (latest, timestamp:…, group:…, topic:partition:offset,…): stop there and finish once every view is written (bounded replays, benchmarks) (default: ${DEFAULT-VALUE}).")
   String stop;
 
   @Option(
-      names = "--source-id",
-      defaultValue = "",
+      names = ProjectionContract.SOURCE_ID,
+      defaultValue = ProjectionContract.SOURCE_ID_DEFAULT,
       description =
           "Appended to the Kafka sources' uids. A new value makes a job restored from a savepoint read from --start instead of the saved offsets (tally replay repair sets it) (default: none).")
   String sourceId;
@@ -148,7 +149,7 @@ public final class ProjectionOptions {
   String bufferTimeout;
 
   @Option(
-      names = "--checkpoint-interval",
+      names = ProjectionContract.CHECKPOINT_INTERVAL,
       defaultValue = "60s",
       description = "Checkpoint interval; views do not wait for it (default: ${DEFAULT-VALUE}).")
   String checkpointInterval;
@@ -197,7 +198,7 @@ public final class ProjectionOptions {
   String maxEventLead;
 
   @Option(
-      names = "--valkey",
+      names = ProjectionContract.VALKEY,
       required = true,
       description =
           "Valkey node, redis://[user[:password]@]host:port (rediss:// for TLS); several nodes"
@@ -206,7 +207,7 @@ public final class ProjectionOptions {
   String valkey;
 
   @Option(
-      names = "--valkey-cluster",
+      names = ProjectionContract.VALKEY_CLUSTER,
       description = "Treat a single --valkey node as a cluster seed.")
   boolean valkeyCluster;
 
@@ -247,14 +248,14 @@ public final class ProjectionOptions {
   int valkeyRetries;
 
   @Option(
-      names = "--jdbc-url",
+      names = ProjectionContract.JDBC_URL,
       description =
           "PostgreSQL JDBC URL, e.g. jdbc:postgresql://host:5432/tally (default: no PostgreSQL sink).")
   String jdbcUrl;
 
   @Option(
-      names = "--jdbc-user",
-      defaultValue = "tally",
+      names = ProjectionContract.JDBC_USER,
+      defaultValue = ProjectionContract.JDBC_USER_DEFAULT,
       description = "PostgreSQL user (default: ${DEFAULT-VALUE}).")
   String jdbcUser;
 
@@ -296,8 +297,8 @@ public final class ProjectionOptions {
   boolean noMigrate;
 
   @Option(
-      names = "--generation",
-      defaultValue = "1",
+      names = ProjectionContract.GENERATION,
+      defaultValue = ProjectionContract.GENERATION_DEFAULT,
       description =
           "View generation to write (keys and rows carry it) (default: ${DEFAULT-VALUE}).")
   int generation;
@@ -316,7 +317,7 @@ public final class ProjectionOptions {
   String points;
 
   @Option(
-      names = "--parallelism",
+      names = ProjectionContract.PARALLELISM,
       defaultValue = "0",
       description = "Job parallelism; 0 = the cluster default (default: ${DEFAULT-VALUE}).")
   int parallelism;
