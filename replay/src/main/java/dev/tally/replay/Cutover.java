@@ -90,6 +90,26 @@ public final class Cutover {
           () -> stores.endOffsets(live),
           options.readyLag(),
           false);
+      // Its readers would read PostgreSQL while its cache is incomplete: wait (or refuse) before
+      // anything is stopped.
+      if (servedInPostgres != null) {
+        awaitCacheComplete(generations, to, options.verifyTimeout(), options.force());
+      }
+      // Compared first while both jobs run: a generation that differs is refused before anything
+      // is stopped, so readers of the live generation never see it freeze for a refused switch.
+      GenerationComparison before = compare(generations, from, to, options.verifyTimeout());
+      if (!before.clean()) {
+        say(before);
+        if (!options.force()) {
+          throw new IllegalStateException(
+              "cutover refused before stopping anything: generation "
+                  + to
+                  + " differs from "
+                  + from
+                  + " (above) with both jobs running; nothing was stopped or switched. Use"
+                  + " --force to switch anyway");
+        }
+      }
       control.uploadJar();
       String savepoint =
           control.stopWithSavepoint(
@@ -98,13 +118,12 @@ public final class Cutover {
       try {
         Map<TopicPartition, Long> frozenAt = stores.endOffsets(live);
         control.follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
-        if (servedInPostgres != null) {
-          awaitCacheComplete(generations, to, options.verifyTimeout(), options.force());
-        }
-        comparison = compare(generations, from, to, options.verifyTimeout());
-        StringWriter table = new StringWriter();
-        comparison.print(new PrintWriter(table));
-        table.toString().lines().forEach(line -> session.say("%s", line));
+        // Equal before the stop: what is left are the last events on their way to Valkey. With
+        // --force, one look: the live generation is frozen now, so waiting changes nothing of it.
+        comparison =
+            compare(
+                generations, from, to, options.force() ? Duration.ZERO : options.verifyTimeout());
+        say(comparison);
         if (!comparison.clean() && !options.force()) {
           throw new Refused(
               "generation "
@@ -137,6 +156,12 @@ public final class Cutover {
       return new Result(
           from, to, savepoint, comparison, keys, generations.retiredUntil(from), purged);
     }
+  }
+
+  private void say(GenerationComparison comparison) {
+    StringWriter table = new StringWriter();
+    comparison.print(new PrintWriter(table));
+    table.toString().lines().forEach(line -> session.say("%s", line));
   }
 
   /**
