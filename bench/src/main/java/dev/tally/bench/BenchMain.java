@@ -15,7 +15,6 @@ import dev.tally.common.replay.PositionResolver;
 import dev.tally.replay.Rebuild;
 import dev.tally.replay.ReplaySession;
 import dev.tally.replay.ReplaySettings;
-import dev.tally.replay.ReplayStores;
 import dev.tally.replay.TallyJob;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -660,25 +659,23 @@ public final class BenchMain implements Callable<Integer> {
               }
             })) {
       TallyJob live = session.jobs().byId(liveJob);
-      try (ReplayStores.Lease lease = session.stores().lease(live, "rebuild")) {
-        Rebuild.Result done =
-            new Rebuild(session)
-                .run(
-                    live,
-                    new Rebuild.Request(
-                        Position.parse("earliest"),
-                        Position.parse(Position.format(end)),
-                        3,
-                        1000,
-                        0,
-                        null,
-                        true));
-        if (!done.finished()) {
-          throw new IllegalStateException(
-              "the bounded rebuild job " + done.jobId() + " did not finish");
-        }
-        rebuildJob = done.jobId();
+      Rebuild.Result done =
+          new Rebuild(session)
+              .run(
+                  live,
+                  new Rebuild.Request(
+                      Position.parse("earliest"),
+                      Position.parse(Position.format(end)),
+                      3,
+                      1000,
+                      0,
+                      null,
+                      true));
+      if (!done.finished()) {
+        throw new IllegalStateException(
+            "the bounded rebuild job " + done.jobId() + " did not finish");
       }
+      rebuildJob = done.jobId();
     }
     double seconds = flink.job(rebuildJob).runTime().toMillis() / 1000.0;
     Map<String, Object> rebuild = new LinkedHashMap<>();

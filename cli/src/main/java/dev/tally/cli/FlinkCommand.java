@@ -165,12 +165,7 @@ final class FlinkCommand {
         throw new ParameterException(
             spec.commandLine(), "--state must be RUNNING or FINISHED, got " + state);
       }
-      Duration limit;
-      try {
-        limit = Durations.parse("--timeout", timeout);
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage());
-      }
+      Duration limit = Durations.parse("--timeout", timeout); // bad: exit 2 (TallyCli)
       FlinkRestClient flink = rest.client();
       boolean untilRunning = state.equals("RUNNING");
       JobState[] last = {null};
@@ -248,12 +243,7 @@ final class FlinkCommand {
 
     @Override
     public Integer call() throws InterruptedException {
-      Duration limit;
-      try {
-        limit = Durations.parse("--timeout", timeout);
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage());
-      }
+      Duration limit = Durations.parse("--timeout", timeout); // bad: exit 2 (TallyCli)
       FlinkRestClient flink = rest.client();
       JobState before = flink.state(job);
       if (!before.isGloballyTerminal()) {
@@ -300,12 +290,7 @@ final class FlinkCommand {
 
     @Override
     public Integer call() {
-      Duration limit;
-      try {
-        limit = Durations.parse("--timeout", timeout);
-      } catch (IllegalArgumentException e) {
-        throw new ParameterException(spec.commandLine(), e.getMessage());
-      }
+      Duration limit = Durations.parse("--timeout", timeout); // bad: exit 2 (TallyCli)
       String savepoint = rest.client().stopWithSavepoint(job, savepointDir, limit);
       spec.commandLine().getOut().println(savepoint);
       spec.commandLine().getOut().flush();

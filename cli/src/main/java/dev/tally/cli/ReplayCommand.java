@@ -13,7 +13,6 @@ import dev.tally.replay.Repair;
 import dev.tally.replay.ReplayListener;
 import dev.tally.replay.ReplaySession;
 import dev.tally.replay.ReplaySettings;
-import dev.tally.replay.ReplayStores;
 import dev.tally.replay.Rescale;
 import dev.tally.replay.Rollback;
 import dev.tally.replay.Status;
@@ -268,14 +267,12 @@ final class ReplayCommand {
       int newParallelism = parallelism.checked();
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        try (ReplayStores.Lease lease = session.stores().lease(live, "repair")) {
-          Repair.Result done = new Repair(session).run(live, from, newParallelism, !noWait);
-          out.printf(
-              done.readTheRange()
-                  ? "repair done: %s read the range and runs on as the live job%n"
-                  : "repair job %s started; it reads the range and runs on as the live job%n",
-              done.jobId());
-        }
+        Repair.Result done = new Repair(session).run(live, from, newParallelism, !noWait);
+        out.printf(
+            done.readTheRange()
+                ? "repair done: %s read the range and runs on as the live job%n"
+                : "repair job %s started; it reads the range and runs on as the live job%n",
+            done.jobId());
       }
       return 0;
     }
@@ -305,13 +302,11 @@ final class ReplayCommand {
       PrintWriter out = spec.commandLine().getOut();
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        try (ReplayStores.Lease lease = session.stores().lease(live, "rescale")) {
-          Rescale.Result done = new Rescale(session).run(live, parallelism);
-          out.printf(
-              "job %s runs at parallelism %d, restored from the savepoint (its state"
-                  + " redistributed)%n",
-              done.jobId(), done.parallelism());
-        }
+        Rescale.Result done = new Rescale(session).run(live, parallelism);
+        out.printf(
+            "job %s runs at parallelism %d, restored from the savepoint (its state"
+                + " redistributed)%n",
+            done.jobId(), done.parallelism());
       }
       return 0;
     }
@@ -384,15 +379,13 @@ final class ReplayCommand {
       }
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        try (ReplayStores.Lease lease = session.stores().lease(live, "rebuild")) {
-          Rebuild.Result done =
-              new Rebuild(session)
-                  .run(
-                      live,
-                      new Rebuild.Request(
-                          from, to, generation, readyLag, newParallelism, interval, !noWait));
-          printRebuilt(out, done, !noWait);
-        }
+        Rebuild.Result done =
+            new Rebuild(session)
+                .run(
+                    live,
+                    new Rebuild.Request(
+                        from, to, generation, readyLag, newParallelism, interval, !noWait));
+        printRebuilt(out, done, !noWait);
       }
       return 0;
     }
@@ -579,10 +572,8 @@ final class ReplayCommand {
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        try (ReplayStores.Lease lease = session.stores().lease(live, "cutover")) {
-          TallyJob next = session.jobs().next(live, generation);
-          printSwitched(out, new Cutover(session).run(live, next, options.of(grace, verify)));
-        }
+        TallyJob next = session.jobs().next(live, generation);
+        printSwitched(out, new Cutover(session).run(live, next, options.of(grace, verify)));
       }
       return 0;
     }
@@ -607,9 +598,7 @@ final class ReplayCommand {
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        try (ReplayStores.Lease lease = session.stores().lease(live, "rollback")) {
-          printSwitched(out, new Rollback(session).run(live, options.of(grace, verify)).cutover());
-        }
+        printSwitched(out, new Rollback(session).run(live, options.of(grace, verify)).cutover());
       }
       return 0;
     }

@@ -63,6 +63,11 @@ public final class Cutover {
   }
 
   public Result run(TallyJob live, TallyJob next, Options options) {
+    return session.underLease(live, "cutover", () -> switchOver(live, next, options));
+  }
+
+  /** The switch, for a caller that holds the lease already (a rollback). */
+  Result switchOver(TallyJob live, TallyJob next, Options options) {
     // A refused cutover restarts the live job: it must be restartable before it is stopped.
     live.requireRestartable("cut over");
     JobControl control = session.control();

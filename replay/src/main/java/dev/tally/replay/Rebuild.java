@@ -46,6 +46,10 @@ public final class Rebuild {
   }
 
   public Result run(TallyJob live, Request request) {
+    return session.underLease(live, "rebuild", () -> rebuild(live, request));
+  }
+
+  private Result rebuild(TallyJob live, Request request) {
     live.requireRestartable("rebuild");
     int served;
     int generation = request.generation();

@@ -26,6 +26,10 @@ public final class Repair {
    * @param wait whether to wait until the range is read
    */
   public Result run(TallyJob live, Position from, int parallelism, boolean wait) {
+    return session.underLease(live, "repair", () -> repair(live, from, parallelism, wait));
+  }
+
+  private Result repair(TallyJob live, Position from, int parallelism, boolean wait) {
     live.requireRestartable("repair");
     JobControl control = session.control();
     ReplayRange range =

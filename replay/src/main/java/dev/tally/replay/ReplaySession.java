@@ -40,6 +40,16 @@ public final class ReplaySession implements AutoCloseable {
     return control;
   }
 
+  /**
+   * Runs {@code work} holding the one-replay-at-a-time lease for {@code operation} (refused, naming
+   * the holder, while another replay holds it).
+   */
+  <T> T underLease(TallyJob live, String operation, java.util.function.Supplier<T> work) {
+    try (ReplayStores.Lease lease = stores.lease(live, operation)) {
+      return work.get();
+    }
+  }
+
   /** Reports a formatted line ({@link String#format}). */
   void say(String format, Object... args) {
     listener.say(args.length == 0 ? format : String.format(format, args));

@@ -17,6 +17,10 @@ public final class Rescale {
   }
 
   public Result run(TallyJob live, int parallelism) {
+    return session.underLease(live, "rescale", () -> rescale(live, parallelism));
+  }
+
+  private Result rescale(TallyJob live, int parallelism) {
     live.requireRestartable("rescale");
     if (parallelism < 1) {
       throw new IllegalArgumentException("--parallelism must be >= 1, got " + parallelism);

@@ -20,6 +20,10 @@ public final class Rollback {
   }
 
   public Result run(TallyJob current, Cutover.Options options) {
+    return session.underLease(current, "rollback", () -> rollBack(current, options));
+  }
+
+  private Result rollBack(TallyJob current, Cutover.Options options) {
     CutoverRecord last;
     try (Generations generations = session.stores().generations(current)) {
       last =
@@ -58,6 +62,6 @@ public final class Rollback {
     session.say("restarting generation %d's job from %s …", previous, last.fromSavepoint());
     String restarted = session.control().restart(stopped, last.fromSavepoint());
     TallyJob previousJob = new TallyJob(restarted, "restarted g" + previous, last.fromArgs());
-    return new Result(restarted, new Cutover(session).run(current, previousJob, options));
+    return new Result(restarted, new Cutover(session).switchOver(current, previousJob, options));
   }
 }
