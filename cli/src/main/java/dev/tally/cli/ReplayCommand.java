@@ -572,8 +572,7 @@ final class ReplayCommand {
       Duration verify = Durations.parse("--verify-timeout", options.verifyTimeout);
       try (ReplaySession session = connection.session(out)) {
         TallyJob live = session.jobs().live(connection.job);
-        TallyJob next = session.jobs().next(live, generation);
-        printSwitched(out, new Cutover(session).run(live, next, options.of(grace, verify)));
+        printSwitched(out, new Cutover(session).run(live, generation, options.of(grace, verify)));
       }
       return 0;
     }

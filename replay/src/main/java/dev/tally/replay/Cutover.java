@@ -62,8 +62,13 @@ public final class Cutover {
     this.session = session;
   }
 
-  public Result run(TallyJob live, TallyJob next, Options options) {
-    return session.underLease(live, "cutover", () -> switchOver(live, next, options));
+  /**
+   * @param generation the one to serve; 0: the newest running job's other than the live one
+   */
+  public Result run(TallyJob live, int generation, Options options) {
+    // Under the lease before anything is looked up: a second replay is refused as such.
+    return session.underLease(
+        live, "cutover", () -> switchOver(live, session.jobs().next(live, generation), options));
   }
 
   /** The switch, for a caller that holds the lease already (a rollback). */

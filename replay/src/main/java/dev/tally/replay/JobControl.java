@@ -107,12 +107,36 @@ public final class JobControl implements AutoCloseable {
    */
   String stopWithSavepoint(TallyJob job, String what) {
     listener.say("stopping " + what + " with a savepoint …");
-    awaitTasksRunning(job.id());
-    String savepoint =
-        flink.stopWithSavepoint(job.id(), settings.savepointDir(), settings.timeout());
-    listener.say("savepoint: " + savepoint);
-    return savepoint;
+    for (int attempt = 1; ; attempt++) {
+      awaitTasksRunning(job.id());
+      try {
+        String savepoint =
+            flink.stopWithSavepoint(job.id(), settings.savepointDir(), settings.timeout());
+        listener.say("savepoint: " + savepoint);
+        return savepoint;
+      } catch (FlinkRestClient.FlinkRestException e) {
+        // A declined savepoint leaves the job running (it restarts its tasks): Flink declines
+        // one now and then when a source vertex's subtasks stop a moment apart. Try again.
+        JobState state = flink.state(job.id());
+        if (attempt == STOP_ATTEMPTS || state.isGloballyTerminal()) {
+          throw e;
+        }
+        listener.say(
+            "the savepoint failed ("
+                + e.getMessage()
+                + "); the job is "
+                + state
+                + ", trying again once its tasks run ("
+                + (attempt + 1)
+                + " of "
+                + STOP_ATTEMPTS
+                + ")");
+      }
+    }
   }
+
+  /** Stop-with-savepoint attempts before a replay gives up (the job keeps running). */
+  static final int STOP_ATTEMPTS = 3;
 
   /** A job just (re)started takes no savepoint until its tasks run: wait for them. */
   void awaitTasksRunning(String jobId) {
