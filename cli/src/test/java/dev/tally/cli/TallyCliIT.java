@@ -82,6 +82,10 @@ class TallyCliIT {
     String prefix = "cli-lag-";
     assertThat(tally("topics", "apply", "-b", bootstrap, "--topic-prefix", prefix).exitCode())
         .isZero();
+    kafka.awaitTopics(
+        java.util.Arrays.stream(dev.tally.common.events.Lane.values())
+            .map(lane -> lane.topic(prefix))
+            .toList());
     Run produce =
         tally(
             "produce", "--events", "300", "--seed", "3", "-b", bootstrap, "--topic-prefix", prefix);
@@ -263,11 +267,7 @@ class TallyCliIT {
               .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "16")));
     }
     kafka.admin().createTopics(topics).all().get(30, TimeUnit.SECONDS);
-    kafka
-        .admin()
-        .describeTopics(topics.stream().map(NewTopic::name).toList())
-        .allTopicNames()
-        .get(30, TimeUnit.SECONDS);
+    kafka.awaitTopics(topics.stream().map(NewTopic::name).toList());
 
     Run describe =
         tally(

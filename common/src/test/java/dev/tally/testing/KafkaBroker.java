@@ -189,6 +189,27 @@ public final class KafkaBroker implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until the broker describes every one of {@code topics}: a topic just created can be
+   * unknown to a describe for a moment (its metadata still on the way).
+   */
+  public void awaitTopics(java.util.Collection<String> topics) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS);
+        return;
+      } catch (ExecutionException e) {
+        if (!(e.getCause()
+                instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)
+            || System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(100);
+      }
+    }
+  }
+
   @Override
   public void close() throws Exception {
     admin.close();
