@@ -5,6 +5,7 @@ import dev.tally.common.replay.GenerationComparison;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ViewKeys;
+import dev.tally.common.wait.Poll;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -180,16 +181,16 @@ public final class Cutover {
    */
   private void awaitCacheComplete(
       Generations generations, int next, Duration timeout, boolean force) {
-    long deadline = System.nanoTime() + timeout.toNanos();
     Set<Integer> missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
     if (!missing.isEmpty()) {
       session.say(
           "waiting for generation %d's Valkey cache to be complete (%d of %d tags unmarked) …",
           next, missing.size(), ViewKeys.TAGS);
-    }
-    while (!missing.isEmpty() && System.nanoTime() < deadline) {
-      JobControl.sleep(Duration.ofSeconds(1));
-      missing = CacheWarmer.incompleteTags(generations.valkeyClient(), next);
+      missing =
+          settle(
+              timeout,
+              () -> CacheWarmer.incompleteTags(generations.valkeyClient(), next),
+              Set::isEmpty);
     }
     if (!missing.isEmpty() && !force) {
       throw new Refused(
@@ -208,12 +209,19 @@ public final class Cutover {
   /** The last events read may still be on their way to Valkey: look again for a while. */
   static GenerationComparison compare(
       Generations generations, int live, int next, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    GenerationComparison comparison = GenerationComparison.compare(generations, live, next);
-    while (!comparison.clean() && System.nanoTime() < deadline) {
-      JobControl.sleep(Duration.ofSeconds(1));
-      comparison = GenerationComparison.compare(generations, live, next);
+    return settle(
+        timeout,
+        () -> GenerationComparison.compare(generations, live, next),
+        GenerationComparison::clean);
+  }
+
+  private static <T> T settle(
+      Duration timeout, java.util.function.Supplier<T> look, java.util.function.Predicate<T> done) {
+    try {
+      return Poll.settle(timeout, Duration.ofSeconds(1), look, done);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
     }
-    return comparison;
   }
 }

@@ -165,47 +165,49 @@ public final class JobControl implements AutoCloseable {
       long allowedLag,
       boolean untilFinished) {
     ReplayProgress progress = new ReplayProgress(flink, jobId, topics, listener);
-    long deadline = System.nanoTime() + settings.timeout().toNanos();
-    while (true) {
-      JobState state = flink.state(jobId);
-      if (untilFinished && state == JobState.FINISHED) {
-        listener.say("job " + jobId + " finished: the bounded range is read and written");
-        return;
-      }
-      if (state.isGloballyTerminal() || state.isEndingBadly() || state == JobState.SUSPENDED) {
-        throw new IllegalStateException(
-            "job " + jobId + " is " + state + "; see " + settings.flinkUrl() + "/#/job/" + jobId);
-      }
-      long left = progress.report(start, target.get());
-      if (!untilFinished && left <= allowedLag && !progress.positions().isEmpty()) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException(
-            "job "
-                + jobId
-                + " still has "
-                + left
-                + " events to read after "
-                + settings.timeout()
-                + " (--timeout); it keeps running");
-      }
-      sleep(settings.progressInterval());
+    long[] left = {-1};
+    try {
+      Poll.until(
+          "job "
+              + jobId
+              + (untilFinished ? " FINISHED" : " within " + allowedLag + " events of its target")
+              + " (--timeout; it keeps running)",
+          settings.timeout(),
+          settings.progressInterval(),
+          () -> {
+            JobState state = flink.state(jobId);
+            if (untilFinished && state == JobState.FINISHED) {
+              listener.say("job " + jobId + " finished: the bounded range is read and written");
+              return Boolean.TRUE;
+            }
+            if (state.isGloballyTerminal()
+                || state.isEndingBadly()
+                || state == JobState.SUSPENDED) {
+              throw new IllegalStateException(
+                  "job "
+                      + jobId
+                      + " is "
+                      + state
+                      + "; see "
+                      + settings.flinkUrl()
+                      + "/#/job/"
+                      + jobId);
+            }
+            left[0] = progress.report(start, target.get());
+            return !untilFinished && left[0] <= allowedLag && !progress.positions().isEmpty()
+                ? Boolean.TRUE
+                : null;
+          },
+          () -> left[0] < 0 ? null : String.format("%,d events still to read", left[0]));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
     }
   }
 
   /** Where the job's sources are now (partitions not reported yet are absent). */
   Map<TopicPartition, Long> positions(TallyJob job) {
     return new ReplayProgress(flink, job.id(), job.topics(), ReplayListener.quiet()).positions();
-  }
-
-  static void sleep(Duration duration) {
-    try {
-      Thread.sleep(duration.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
   }
 
   /** Deletes the job jar this replay uploaded (the jobs it started keep running). */

@@ -61,6 +61,30 @@ public final class Poll {
     return until(what, timeout, interval, check, null);
   }
 
+  /**
+   * Looks until {@code settled} holds or {@code timeout} passes, and returns the last look either
+   * way: for a wait that decides by what it saw last (a comparison that may still settle) rather
+   * than failing by itself. Looks at least once.
+   */
+  public static <T> T settle(
+      Duration timeout,
+      Duration interval,
+      java.util.function.Supplier<T> look,
+      java.util.function.Predicate<T> settled)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    T last = look.get();
+    while (!settled.test(last)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return last;
+      }
+      Thread.sleep(Math.max(1, Math.min(interval.toMillis(), left / 1_000_000)));
+      last = look.get();
+    }
+    return last;
+  }
+
   static String format(Duration duration) {
     long millis = duration.toMillis();
     if (millis % 60_000 == 0 && millis >= 60_000) {

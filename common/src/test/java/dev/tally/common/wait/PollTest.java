@@ -58,6 +58,24 @@ class PollTest {
   }
 
   @Test
+  void settleReturnsTheFirstSettledLookOrTheLastOneAtTheTimeout() throws InterruptedException {
+    AtomicInteger looks = new AtomicInteger();
+    assertThat(
+            Poll.settle(
+                Duration.ofSeconds(10), Duration.ofMillis(1), looks::incrementAndGet, n -> n == 4))
+        .isEqualTo(4);
+    AtomicInteger never = new AtomicInteger();
+    int last =
+        Poll.settle(
+            Duration.ofMillis(30), Duration.ofMillis(5), never::incrementAndGet, n -> false);
+    assertThat(last).as("the last look, returned without failing").isEqualTo(never.get());
+    assertThat(last).as("looked more than once").isGreaterThan(1);
+    assertThat(Poll.settle(Duration.ZERO, Duration.ofMillis(5), () -> "once", value -> false))
+        .as("a zero timeout looks once")
+        .isEqualTo("once");
+  }
+
+  @Test
   void durationsReadAsPeopleWriteThem() {
     assertThat(Poll.format(Duration.ofMinutes(2))).isEqualTo("2 min");
     assertThat(Poll.format(Duration.ofSeconds(90))).isEqualTo("90 s");
