@@ -117,15 +117,10 @@ final class FlinkCommand {
             .getErr()
             .printf("job %s is already submitted (%s); nothing started%n", id, flink.state(id));
         spec.commandLine().getErr().flush();
+      } else if (keepJar) {
+        flink.run(flink.uploadJar(jar), submission, id);
       } else {
-        String jarId = flink.uploadJar(jar);
-        try {
-          flink.run(jarId, submission, id);
-        } finally {
-          if (!keepJar) {
-            flink.deleteJar(jarId);
-          }
-        }
+        flink.submit(jar, submission, id);
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println(id);

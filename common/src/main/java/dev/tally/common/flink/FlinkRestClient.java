@@ -146,9 +146,14 @@ public final class FlinkRestClient {
    * job id.
    */
   public String submit(Path jar, Submission submission) {
+    return submit(jar, submission, newJobId());
+  }
+
+  /** {@link #submit(Path, Submission)} as job {@code jobId} (idempotent: {@link #run}). */
+  public String submit(Path jar, Submission submission, String jobId) {
     String jarId = uploadJar(jar);
     try {
-      return run(jarId, submission, newJobId());
+      return run(jarId, submission, jobId);
     } finally {
       deleteJarQuietly(jarId);
     }
@@ -183,7 +188,7 @@ public final class FlinkRestClient {
         String started = post("/jars/" + encode(jarId) + "/run", request).path("jobid").asText();
         return started.isEmpty() ? jobId : started;
       } catch (FlinkRestException e) {
-        if (known(jobId)) {
+        if (knownEvenIfUnreachable(jobId)) {
           return jobId;
         }
         if (!e.unreachable() || attempt == 3) {
@@ -201,6 +206,18 @@ public final class FlinkRestClient {
       return true;
     } catch (FlinkRestException e) {
       if (e.status() == 404) {
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  /** {@link #known}, false when the cluster does not answer (the run is then tried again). */
+  private boolean knownEvenIfUnreachable(String jobId) {
+    try {
+      return known(jobId);
+    } catch (FlinkRestException e) {
+      if (e.unreachable()) {
         return false;
       }
       throw e;
