@@ -4,6 +4,7 @@ import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobArguments;
 import dev.tally.common.flink.JobState;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.generator.GeneratorOptions;
 import dev.tally.common.generator.LoadGenerator;
 import dev.tally.common.generator.LoadRunner;
@@ -772,16 +773,16 @@ public final class BenchMain implements Callable<Integer> {
 
   private List<String> baseJobArgs(String group, int generation, String start, String stop) {
     return List.of(
-        "--bootstrap-servers", bootstrapServers,
-        "--valkey", valkey,
-        "--jdbc-url", jdbcUrl,
-        "--group-id", group,
-        "--generation", Integer.toString(generation),
-        "--writer", group,
-        "--start", start,
-        "--stop", stop,
-        "--checkpoint-interval", checkpointInterval,
-        "--parallelism", Integer.toString(parallelism));
+        ProjectionContract.BOOTSTRAP_SERVERS, bootstrapServers,
+        ProjectionContract.VALKEY, valkey,
+        ProjectionContract.JDBC_URL, jdbcUrl,
+        ProjectionContract.GROUP_ID, group,
+        ProjectionContract.GENERATION, Integer.toString(generation),
+        ProjectionContract.WRITER, group,
+        ProjectionContract.START, start,
+        ProjectionContract.STOP, stop,
+        ProjectionContract.CHECKPOINT_INTERVAL, checkpointInterval,
+        ProjectionContract.PARALLELISM, Integer.toString(parallelism));
   }
 
   /**

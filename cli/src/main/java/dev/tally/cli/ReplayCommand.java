@@ -2,6 +2,7 @@ package dev.tally.cli;
 
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.ReplayRange;
 import dev.tally.replay.Compare;
@@ -220,9 +221,7 @@ final class ReplayCommand {
         List<String> topics = new ArrayList<>();
         if (lanes != null) {
           String prefix =
-              topicPrefix != null
-                  ? topicPrefix
-                  : live == null ? "" : live.args().value("--topic-prefix", "");
+              topicPrefix != null ? topicPrefix : live == null ? "" : live.options().topicPrefix();
           for (String lane : lanes) {
             topics.add(Lane.parse(lane.trim()).topic(prefix));
           }
@@ -372,7 +371,7 @@ final class ReplayCommand {
       int newParallelism = parallelism.checked();
       java.time.Duration interval = null;
       if (checkpointInterval != null) {
-        interval = Durations.parse("--checkpoint-interval", checkpointInterval);
+        interval = Durations.parse(ProjectionContract.CHECKPOINT_INTERVAL, checkpointInterval);
         if (interval.isZero()) {
           throw new IllegalArgumentException("--checkpoint-interval must be > 0");
         }

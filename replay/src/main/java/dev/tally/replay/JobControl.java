@@ -80,15 +80,20 @@ public final class JobControl implements AutoCloseable {
    * left the retained range since).
    */
   String restart(TallyJob job, String savepoint) {
+    return restart(job.id(), job.args(), savepoint);
+  }
+
+  /** {@link #restart(TallyJob, String)} for stopped job {@code jobId} with {@code args}. */
+  String restart(String jobId, JobArguments args, String savepoint) {
     try {
       return submit(
-          job.args().with(ProjectionContract.START, ProjectionContract.START_COMMITTED),
+          args.with(ProjectionContract.START, ProjectionContract.START_COMMITTED),
           savepoint,
           false);
     } catch (RuntimeException e) {
       throw new IllegalStateException(
           "job "
-              + job.id()
+              + jobId
               + " is stopped and could not be restarted ("
               + e.getMessage()
               + "): run the jar's "
@@ -96,7 +101,7 @@ public final class JobControl implements AutoCloseable {
               + " from savepoint "
               + savepoint
               + " with its arguments: "
-              + job.args(),
+              + args,
           e);
     }
   }

@@ -30,7 +30,7 @@ public final class LiveJobs {
       }
       Map<String, String> config = flink.userConfig(job.id());
       if (config.containsKey(JobArguments.KEY)) {
-        jobs.add(new TallyJob(job.id(), job.name(), JobArguments.fromParameters(config, job.id())));
+        jobs.add(TallyJob.of(job.id(), job.name(), config));
       }
     }
     return jobs;
@@ -43,7 +43,7 @@ public final class LiveJobs {
     if (details.state() != JobState.RUNNING) {
       throw new IllegalStateException("job " + id + " is " + details.state() + ", not RUNNING");
     }
-    return new TallyJob(id, details.name(), JobArguments.fromParameters(config, id));
+    return TallyJob.of(id, details.name(), config);
   }
 
   /** The one running job that writes {@code generation}. */

@@ -92,11 +92,7 @@ public final class Rebuild {
             .without(ProjectionContract.SOURCE_ID)
             .with(ProjectionContract.GENERATION, Integer.toString(generation))
             .with(ProjectionContract.START, range.startSpec())
-            .with(
-                ProjectionContract.GROUP_ID,
-                live.args().value(ProjectionContract.GROUP_ID, ProjectionContract.GROUP_ID_DEFAULT)
-                    + "-g"
-                    + generation);
+            .with(ProjectionContract.GROUP_ID, live.options().groupId() + "-g" + generation);
     args =
         range.bounded()
             ? args.with(ProjectionContract.STOP, range.endSpec())

@@ -40,13 +40,7 @@ public final class Repair {
         JobControl.withParallelism(
             live.args()
                 .with(ProjectionContract.START, range.startSpec())
-                .with(
-                    ProjectionContract.SOURCE_ID,
-                    sourceId(
-                        live.args()
-                            .value(
-                                ProjectionContract.SOURCE_ID,
-                                ProjectionContract.SOURCE_ID_DEFAULT))),
+                .with(ProjectionContract.SOURCE_ID, sourceId(live.options().sourceId())),
             parallelism);
     String jobId;
     try {

@@ -62,22 +62,19 @@ public final class ReplayStores {
     String valkey =
         settings.valkey() != null
             ? settings.valkey()
-            : job == null ? null : job.args().value(ProjectionContract.VALKEY, null);
+            : job == null ? null : job.options().valkeyUrl();
     if (valkey == null) {
       throw new IllegalArgumentException("no Valkey known: pass --valkey redis://host:port");
     }
-    boolean cluster = job != null && job.args().list().contains(ProjectionContract.VALKEY_CLUSTER);
+    boolean cluster = job != null && job.options().valkeyCluster();
     String jdbcUrl =
         settings.jdbcUrl() != null
             ? settings.jdbcUrl()
-            : job == null ? null : job.args().value(ProjectionContract.JDBC_URL, null);
+            : job == null ? null : job.options().jdbcUrl();
     String jdbcUser =
         settings.jdbcUser() != null
             ? settings.jdbcUser()
-            : job == null
-                ? "tally"
-                : job.args()
-                    .value(ProjectionContract.JDBC_USER, ProjectionContract.JDBC_USER_DEFAULT);
+            : job == null ? ProjectionContract.JDBC_USER_DEFAULT : job.options().jdbcUser();
     return new Generations(
         ValkeyEndpoint.parse(valkey, cluster, System.getenv(Environment.VALKEY_PASSWORD))
             .withCaFile(System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
@@ -96,8 +93,8 @@ public final class ReplayStores {
     if (job == null) {
       return;
     }
-    String jobValkey = job.args().value(ProjectionContract.VALKEY, null);
-    if (settings.valkey() != null && jobValkey != null) {
+    String jobValkey = job.options().valkeyUrl();
+    if (settings.valkey() != null) {
       Set<String> given = Set.copyOf(ValkeyEndpoint.parse(settings.valkey(), false, null).nodes());
       Set<String> writes = Set.copyOf(ValkeyEndpoint.parse(jobValkey, false, null).nodes());
       if (given.stream().noneMatch(writes::contains)) {
@@ -111,7 +108,7 @@ public final class ReplayStores {
                 + "; pass the live job's Valkey, or leave --valkey out to use it");
       }
     }
-    String jobJdbc = job.args().value(ProjectionContract.JDBC_URL, null);
+    String jobJdbc = job.options().jdbcUrl();
     if (settings.jdbcUrl() != null
         && jobJdbc != null
         && !database(settings.jdbcUrl()).equals(database(jobJdbc))) {
@@ -136,7 +133,7 @@ public final class ReplayStores {
   public String bootstrap(TallyJob job) {
     return settings.bootstrapServers() != null
         ? settings.bootstrapServers()
-        : job.args().value(ProjectionContract.BOOTSTRAP_SERVERS, null);
+        : job.options().bootstrapServers();
   }
 
   /** The end offsets of the job's topics now. */
@@ -163,7 +160,7 @@ public final class ReplayStores {
     Map<String, String> properties = new HashMap<>();
     if (job != null) {
       // The job's properties file, when it is readable here too (its secrets are not published).
-      String file = job.args().value(ProjectionContract.KAFKA_PROPERTIES_FILE, null);
+      String file = job.options().kafkaPropertiesFile();
       if (file != null && Files.isReadable(Path.of(file))) {
         Properties loaded = new Properties();
         try (var in = Files.newBufferedReader(Path.of(file))) {

@@ -29,7 +29,11 @@ public final class Rescale {
     control.uploadJar();
     String savepoint = control.stopWithSavepoint(live, live.toString());
     TallyJob rescaled =
-        new TallyJob(live.id(), live.name(), JobControl.withParallelism(live.args(), parallelism));
+        new TallyJob(
+            live.id(),
+            live.name(),
+            live.options(),
+            JobControl.withParallelism(live.args(), parallelism));
     String jobId = control.restart(rescaled, savepoint);
     control.awaitTasksRunning(jobId);
     return new Result(jobId, savepoint, parallelism);

@@ -53,15 +53,16 @@ public final class Rollback {
                 + "; cancel it first (rollback restarts that generation's job from its savepoint)");
       }
     }
-    TallyJob stopped = new TallyJob(last.fromJob(), "g" + previous, last.fromArgs());
-    stopped.requireRestartable("roll back");
+    TallyJob.requireRestartable(last.fromJob(), last.fromArgs(), "roll back");
     // Keep its keys from expiring while its job catches up.
     try (Generations generations = session.stores().generations(current)) {
       generations.restore(previous);
     }
     session.say("restarting generation %d's job from %s …", previous, last.fromSavepoint());
-    String restarted = session.control().restart(stopped, last.fromSavepoint());
-    TallyJob previousJob = new TallyJob(restarted, "restarted g" + previous, last.fromArgs());
+    String restarted =
+        session.control().restart(last.fromJob(), last.fromArgs(), last.fromSavepoint());
+    session.control().awaitTasksRunning(restarted);
+    TallyJob previousJob = session.jobs().byId(restarted);
     return new Result(restarted, new Cutover(session).switchOver(current, previousJob, options));
   }
 }

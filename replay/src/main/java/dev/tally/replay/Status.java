@@ -1,6 +1,5 @@
 package dev.tally.replay;
 
-import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.CutoverRecord;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.ReplayLease;
@@ -56,8 +55,8 @@ public final class Status {
                 "  %s  generation %d  lanes %s  group %s  lag %s",
                 job,
                 job.generation(),
-                job.args().value(ProjectionContract.LANES, ProjectionContract.LANES_DEFAULT),
-                job.args().value(ProjectionContract.GROUP_ID, ProjectionContract.GROUP_ID_DEFAULT),
+                String.join(",", job.options().lanes()),
+                job.options().groupId(),
                 lag.lag() == null
                     ? "unknown yet (no source offsets reported before its first record or"
                         + " checkpoint)"

@@ -1,33 +1,34 @@
 package dev.tally.replay;
 
-import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
-import dev.tally.common.flink.ProjectionContract;
-import java.util.ArrayList;
+import dev.tally.common.flink.PublishedOptions;
 import java.util.List;
+import java.util.Map;
 
-/** A running projection job and the arguments it published ({@link JobArguments#KEY}). */
-public record TallyJob(String id, String name, JobArguments args) {
+/**
+ * A running projection job: the options it resolved and published ({@link PublishedOptions}), read
+ * by the control plane, and its arguments ({@link JobArguments#KEY}), to restart it with a few
+ * changed.
+ */
+public record TallyJob(String id, String name, PublishedOptions options, JobArguments args) {
+
+  /** The job {@code id} whose user config is {@code parameters}. */
+  public static TallyJob of(String id, String name, Map<String, String> parameters) {
+    return new TallyJob(
+        id,
+        name,
+        PublishedOptions.fromParameters(parameters, id),
+        JobArguments.fromParameters(parameters, id));
+  }
 
   /** The generation it writes. */
   public int generation() {
-    return Integer.parseInt(
-        args.value(ProjectionContract.GENERATION, ProjectionContract.GENERATION_DEFAULT));
+    return options.generation();
   }
 
   /** Its lanes' topics, in lane order. */
   public List<String> topics() {
-    String prefix =
-        args.value(ProjectionContract.TOPIC_PREFIX, ProjectionContract.TOPIC_PREFIX_DEFAULT);
-    List<String> topics = new ArrayList<>();
-    for (String lane :
-        args.value(ProjectionContract.LANES, ProjectionContract.LANES_DEFAULT).split(",")) {
-      String topic = Lane.parse(lane.trim()).topic(prefix);
-      if (!topics.contains(topic)) {
-        topics.add(topic);
-      }
-    }
-    return topics;
+    return options.topics();
   }
 
   /**
@@ -36,6 +37,11 @@ public record TallyJob(String id, String name, JobArguments args) {
    * restarted from them.
    */
   public void requireRestartable(String what) {
+    requireRestartable(id, args, what);
+  }
+
+  /** {@link #requireRestartable(String)} for job {@code id}, stopped, with {@code args}. */
+  static void requireRestartable(String id, JobArguments args, String what) {
     List<String> keys = args.redactedKeys();
     if (!keys.isEmpty()) {
       throw new IllegalStateException(

@@ -2,8 +2,9 @@ package dev.tally.common.flink;
 
 /**
  * The projection job's options that its tools (replay, the bench, the CLI) read from its published
- * arguments or set when they restart it: named here once, with the defaults the job applies, and
- * used by the job's own option parser and by every tool.
+ * options ({@link PublishedOptions}) or set when they start or restart it: named here once, with
+ * the defaults the job's own option parser applies. Tools never apply these defaults themselves:
+ * they read the values the job resolved.
  */
 public final class ProjectionContract {
 
@@ -30,6 +31,8 @@ public final class ProjectionContract {
   public static final String JDBC_USER_DEFAULT = "tally";
   public static final String GENERATION = "--generation";
   public static final String GENERATION_DEFAULT = "1";
+  public static final String WRITER = "--writer";
+  public static final String WRITER_DEFAULT = "live";
   public static final String PARALLELISM = "--parallelism";
 
   /** {@code --start} of a job restored from a savepoint: its sources keep their saved offsets. */

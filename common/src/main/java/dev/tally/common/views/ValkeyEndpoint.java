@@ -145,6 +145,18 @@ public record ValkeyEndpoint(
     return scheme + rest.substring(0, colon + 1) + replacement + rest.substring(at);
   }
 
+  /**
+   * This endpoint as a {@code --valkey} URL without its password ({@code
+   * redis[s]://[user@]host:port[,…]}): what a job publishes; {@link #parse} reads it back.
+   */
+  public String url() {
+    String userInfo =
+        user == null
+            ? ""
+            : java.net.URLEncoder.encode(user, java.nio.charset.StandardCharsets.UTF_8) + "@";
+    return (tls ? "rediss://" : "redis://") + userInfo + String.join(",", nodes);
+  }
+
   private static String decode(String text) {
     return java.net.URLDecoder.decode(
         text.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);

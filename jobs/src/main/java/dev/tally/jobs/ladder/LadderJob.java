@@ -115,7 +115,7 @@ public final class LadderJob {
       ProjectionConfig config) {
     switch (rung) {
       case FULL -> {
-        if (config.jdbcUrl() != null) {
+        if (config.stores().jdbcUrl() != null) {
           ProjectionJob.migrate(config);
         }
         ProjectionJob.build(env, sources, ProjectionJob.productionSinks(config), config);

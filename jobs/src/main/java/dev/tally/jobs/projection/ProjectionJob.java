@@ -2,6 +2,7 @@ package dev.tally.jobs.projection;
 
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.JobArguments;
+import dev.tally.common.flink.PublishedOptions;
 import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.Position;
@@ -89,11 +90,19 @@ public final class ProjectionJob {
     migrate(config);
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-    // Published in the job's config (REST /jobs/<id>/config) so tally replay can restart it.
-    env.getConfig().setGlobalJobParameters(new PublishedArguments(List.of(args)));
+    // Published in the job's config (REST /jobs/<id>/config): its resolved options for its tools to
+    // read, its arguments for tally replay to restart it with a few changed.
+    env.getConfig()
+        .setGlobalJobParameters(
+            new Published(List.of(args), config.published(env.getParallelism())));
     build(env, sources, productionSinks(config), config);
     env.execute(
-        "tally-projection " + config.writer() + " g" + config.generation() + " " + config.lanes());
+        "tally-projection "
+            + config.writer()
+            + " g"
+            + config.generation()
+            + " "
+            + config.sources().lanes());
   }
 
   /**
@@ -127,13 +136,13 @@ public final class ProjectionJob {
     // Fixed key groups: a savepoint restores at any parallelism up to this (a rescale). The value
     // Flink derives by default (128 up to parallelism 85) differs above that and would refuse it.
     env.setMaxParallelism(JobArguments.MAX_PARALLELISM);
-    env.enableCheckpointing(config.checkpointInterval().toMillis());
+    env.enableCheckpointing(config.state().checkpointInterval().toMillis());
     // While a lane source is behind the log (LaneSource): a catch-up is not slowed by barriers.
     env.getCheckpointConfig()
-        .setCheckpointIntervalDuringBacklog(config.checkpointIntervalBehind().toMillis());
+        .setCheckpointIntervalDuringBacklog(config.state().checkpointIntervalBehind().toMillis());
     // A network buffer goes out when full or after this long: Flink's 100 ms default would be
     // most of a live event's latency at moderate rates; under load buffers fill long before.
-    env.setBufferTimeout(config.bufferTimeout().toMillis());
+    env.setBufferTimeout(config.timing().bufferTimeout().toMillis());
     // No operator keeps or mutates its input across calls (those that buffer copy), so chained
     // operators may hand records on without a defensive copy.
     env.getConfig().enableObjectReuse();
@@ -176,7 +185,7 @@ public final class ProjectionJob {
       ViewContext context,
       ProjectionConfig config) {
     return records
-        .process(new AdmitEvents(views, context, config.maxOutOfOrderness()))
+        .process(new AdmitEvents(views, context, config.timing().maxOutOfOrderness()))
         .uid(admitUid(context, config))
         .name(context.name("admit"));
   }
@@ -195,10 +204,10 @@ public final class ProjectionJob {
             new ProjectLane(
                 views,
                 context,
-                config.bundleSize(),
-                config.bundleDelay(),
-                config.dedupHorizon(),
-                config.dedupGrace()))
+                config.timing().bundleSize(),
+                config.timing().bundleDelay(),
+                config.state().dedupHorizon(),
+                config.state().dedupGrace()))
         .uid(context.uid(UID_PROJECT));
   }
 
@@ -240,7 +249,7 @@ public final class ProjectionJob {
   /** The admission step's uid follows the source's: its partition clocks belong to the offsets. */
   static String admitUid(ViewContext context, ProjectionConfig config) {
     String uid = context.uid(UID_ADMIT);
-    return config.sourceId().isEmpty() ? uid : uid + "-" + config.sourceId();
+    return config.sources().sourceId().isEmpty() ? uid : uid + "-" + config.sources().sourceId();
   }
 
   /** A lane's records as its source reads them, with watermarks per partition from occurred_at. */
@@ -256,13 +265,15 @@ public final class ProjectionJob {
     WatermarkStrategy<SourceRecord> watermarks =
         WatermarkStrategy.<SourceRecord>forGenerator(
                 generatorContext ->
-                    new EventTimeWatermarks(config.maxOutOfOrderness(), Duration.ofSeconds(1)))
+                    new EventTimeWatermarks(
+                        config.timing().maxOutOfOrderness(), Duration.ofSeconds(1)))
             .withTimestampAssigner((record, kafkaTimestamp) -> record.eventTime());
     // Tells Flink when the lane is behind the log (checkpoints at --checkpoint-interval-behind
     // then) and, bounded, has its subtasks end together (the admission's union state).
     return env.fromSource(
             LaneSource.of(
-                RateLimitedSource.limit(source, config.maxRecordsPerSecond().get(lane)), name),
+                RateLimitedSource.limit(source, config.sources().maxRecordsPerSecond().get(lane)),
+                name),
             watermarks,
             "lane " + name)
         .uid(sourceUid(config.viewContext(name), config));
@@ -271,16 +282,20 @@ public final class ProjectionJob {
   /** A lane source's uid: {@code source-<lane>}, plus {@code -<source id>} when one is set. */
   static String sourceUid(ViewContext context, ProjectionConfig config) {
     String uid = context.uid(UID_SOURCE);
-    return config.sourceId().isEmpty() ? uid : uid + "-" + config.sourceId();
+    return config.sources().sourceId().isEmpty() ? uid : uid + "-" + config.sources().sourceId();
   }
 
   /** Every lane topic the job reads and its dead-letter topic exist and are not compacted. */
   public static void requireTopics(ProjectionConfig config) {
     List<String> topics =
-        new ArrayList<>(config.lanes().stream().map(l -> l.topic(config.topicPrefix())).toList());
-    topics.add(EventTopics.deadLetter(config.topicPrefix()));
+        new ArrayList<>(
+            config.sources().lanes().stream()
+                .map(l -> l.topic(config.sources().topicPrefix()))
+                .toList());
+    topics.add(EventTopics.deadLetter(config.sources().topicPrefix()));
     try (Admin client =
-        PositionResolver.admin(config.bootstrapServers(), config.kafkaProperties())) {
+        PositionResolver.admin(
+            config.sources().bootstrapServers(), config.sources().kafkaProperties())) {
       new TopicApplier(client).requireUsable(topics);
     }
   }
@@ -291,14 +306,18 @@ public final class ProjectionJob {
    * same resolver {@code tally replay} uses.
    */
   public static Map<Lane, Source<SourceRecord, ?, ?>> kafkaSources(ProjectionConfig config) {
-    Position start = config.startPosition();
-    Position stop = config.stopPosition();
-    List<String> topics = config.lanes().stream().map(l -> l.topic(config.topicPrefix())).toList();
+    Position start = config.sources().startPosition();
+    Position stop = config.sources().stopPosition();
+    List<String> topics =
+        config.sources().lanes().stream()
+            .map(l -> l.topic(config.sources().topicPrefix()))
+            .toList();
     Map<TopicPartition, Long> startOffsets = null;
     Map<TopicPartition, Long> stopOffsets = null;
     if (needsBroker(start) || needsBroker(stop)) {
       try (Admin client =
-          PositionResolver.admin(config.bootstrapServers(), config.kafkaProperties())) {
+          PositionResolver.admin(
+              config.sources().bootstrapServers(), config.sources().kafkaProperties())) {
         PositionResolver resolver = new PositionResolver(client);
         ReplayRange range =
             resolver.range(start == null ? new Position.Earliest() : start, stop, topics);
@@ -307,8 +326,8 @@ public final class ProjectionJob {
       }
     }
     Map<Lane, Source<SourceRecord, ?, ?>> sources = new LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
-      String topic = lane.topic(config.topicPrefix());
+    for (Lane lane : config.sources().lanes()) {
+      String topic = lane.topic(config.sources().topicPrefix());
       sources.put(
           lane,
           kafkaSource(
@@ -316,7 +335,7 @@ public final class ProjectionJob {
               lane,
               startOffsets != null
                   ? OffsetsInitializer.offsets(forTopic(startOffsets, topic))
-                  : startingOffsets(config.start()),
+                  : startingOffsets(config.sources().start()),
               stopOffsets != null
                   ? OffsetsInitializer.offsets(forTopic(stopOffsets, topic))
                   : stop == null ? null : OffsetsInitializer.latest()));
@@ -345,17 +364,18 @@ public final class ProjectionJob {
   /** A lane's source; bounded at {@code stop} when given (replays, tests). */
   public static KafkaSource<SourceRecord> kafkaSource(
       ProjectionConfig config, Lane lane, OffsetsInitializer start, OffsetsInitializer stop) {
-    String topic = lane.topic(config.topicPrefix());
+    String topic = lane.topic(config.sources().topicPrefix());
     var builder =
         KafkaSource.<SourceRecord>builder()
-            .setBootstrapServers(config.bootstrapServers())
+            .setBootstrapServers(config.sources().bootstrapServers())
             .setTopics(topic)
-            .setGroupId(config.groupId())
+            .setGroupId(config.sources().groupId())
             .setStartingOffsets(start)
-            .setDeserializer(new DecodingDeserializer(config.maxEventLead()))
+            .setDeserializer(new DecodingDeserializer(config.timing().maxEventLead()))
             .setProperty("partition.discovery.interval.ms", "60000")
-            .setProperty("client.id.prefix", config.groupId() + "-" + lane.name().toLowerCase());
-    config.kafkaProperties().forEach(builder::setProperty);
+            .setProperty(
+                "client.id.prefix", config.sources().groupId() + "-" + lane.name().toLowerCase());
+    config.sources().kafkaProperties().forEach(builder::setProperty);
     if (stop != null) {
       builder.setBounded(stop);
     }
@@ -373,15 +393,20 @@ public final class ProjectionJob {
     };
   }
 
-  /** The job's arguments as global job parameters (see {@link JobArguments}). */
-  static final class PublishedArguments extends ExecutionConfig.GlobalJobParameters {
+  /**
+   * The job's resolved options ({@link PublishedOptions}) and its arguments ({@link JobArguments})
+   * as global job parameters.
+   */
+  static final class Published extends ExecutionConfig.GlobalJobParameters {
     private static final long serialVersionUID = 1L;
     private final Map<String, String> parameters;
 
-    PublishedArguments(List<String> args) {
+    Published(List<String> args, PublishedOptions options) {
       // Inline secrets (a Kafka password) are never published: /jobs/<id>/config is readable by
       // anyone who can reach the REST API.
-      this.parameters = new JobArguments(args).redacted().toParameters();
+      Map<String, String> all = new LinkedHashMap<>(options.toParameters());
+      all.putAll(new JobArguments(args).redacted().toParameters());
+      this.parameters = Map.copyOf(all);
     }
 
     @Override
@@ -394,31 +419,31 @@ public final class ProjectionJob {
   public static ProjectionSinks productionSinks(ProjectionConfig config) {
     ValkeySink valkey =
         new ValkeySink(
-            config.valkey(),
+            config.stores().valkey(),
             config.generation(),
-            config.valkeyBatch(),
-            config.valkeyMaxDelay(),
-            config.valkeyRetries());
+            config.stores().valkeyBatch(),
+            config.stores().valkeyMaxDelay(),
+            config.stores().valkeyRetries());
     PostgresSink postgres =
-        config.jdbcUrl() == null
+        config.stores().jdbcUrl() == null
             ? null
             : new PostgresSink(
-                config.jdbcUrl(),
-                config.jdbcUser(),
-                config.jdbcPassword(),
+                config.stores().jdbcUrl(),
+                config.stores().jdbcUser(),
+                config.stores().jdbcPassword(),
                 config.generation(),
-                config.postgresBatch(),
-                config.postgresInterval(),
-                config.postgresRetries());
+                config.stores().postgresBatch(),
+                config.stores().postgresInterval(),
+                config.stores().postgresRetries());
     java.util.Properties producer = new java.util.Properties();
     // The same security and client settings as the sources: a SASL/SSL cluster needs them here.
-    producer.putAll(config.kafkaProperties());
+    producer.putAll(config.sources().kafkaProperties());
     KafkaSink<DeadLetter> deadLetters =
         KafkaSink.<DeadLetter>builder()
-            .setBootstrapServers(config.bootstrapServers())
+            .setBootstrapServers(config.sources().bootstrapServers())
             .setKafkaProducerConfig(producer)
             .setRecordSerializer(
-                new DeadLetterSerializer(EventTopics.deadLetter(config.topicPrefix())))
+                new DeadLetterSerializer(EventTopics.deadLetter(config.sources().topicPrefix())))
             .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
             .build();
     return postgres == null
@@ -427,13 +452,17 @@ public final class ProjectionJob {
             valkey,
             postgres,
             deadLetters,
-            valkey.keepingCompleteFrom(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword()));
+            valkey.keepingCompleteFrom(
+                config.stores().jdbcUrl(),
+                config.stores().jdbcUser(),
+                config.stores().jdbcPassword()));
   }
 
   /** Applies the PostgreSQL migrations before the job starts, unless told not to. */
   public static void migrate(ProjectionConfig config) {
-    if (config.jdbcUrl() != null && config.migrate()) {
-      PostgresViewStore.migrate(config.jdbcUrl(), config.jdbcUser(), config.jdbcPassword());
+    if (config.stores().jdbcUrl() != null && config.stores().migrate()) {
+      PostgresViewStore.migrate(
+          config.stores().jdbcUrl(), config.stores().jdbcUser(), config.stores().jdbcPassword());
     }
   }
 
@@ -448,8 +477,8 @@ public final class ProjectionJob {
     flink.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
     flink.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
     flink.set(RocksDBConfigurableOptions.USE_BLOOM_FILTER, true);
-    if (config.checkpointDir() != null) {
-      flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
+    if (config.state().checkpointDir() != null) {
+      flink.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.state().checkpointDir());
     }
     return flink;
   }

@@ -304,8 +304,8 @@ public final class ProjectionOptions {
   int generation;
 
   @Option(
-      names = "--writer",
-      defaultValue = "live",
+      names = ProjectionContract.WRITER,
+      defaultValue = ProjectionContract.WRITER_DEFAULT,
       description =
           "Name of this job's partials; the lane is appended (default: ${DEFAULT-VALUE}).")
   String writer;
@@ -369,46 +369,55 @@ public final class ProjectionOptions {
         laneList.add(parsed);
       }
     }
+    Duration interval = duration(ProjectionContract.CHECKPOINT_INTERVAL, checkpointInterval);
     return new ProjectionConfig(
-        bootstrapServers,
-        topicPrefix,
-        kafkaProperties(),
-        laneList,
-        groupId,
-        start,
-        stop,
-        sourceId,
-        duration("--dedup-horizon", dedupHorizon),
-        duration("--dedup-grace", dedupGrace),
-        duration("--checkpoint-interval", checkpointInterval),
-        checkpointIntervalBehind == null
-            ? defaultIntervalBehind(duration("--checkpoint-interval", checkpointInterval))
-            : duration("--checkpoint-interval-behind", checkpointIntervalBehind),
-        checkpointDir,
-        duration("--max-out-of-orderness", maxOutOfOrderness),
-        duration("--allowed-lateness", allowedLateness),
-        duration("--max-event-lead", maxEventLead),
-        bundleSize,
-        duration("--bundle-delay", bundleDelay),
-        duration("--buffer-timeout", bufferTimeout),
-        ValkeyEndpoint.parse(valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV))
-            .withCaFile(
-                valkeyCaFile != null ? valkeyCaFile : System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
-        valkeyBatch,
-        duration("--valkey-max-delay", valkeyMaxDelay),
-        valkeyRetries,
-        jdbcUrl,
-        jdbcUser,
-        jdbcUrl == null ? null : secret(jdbcPasswordFile, PG_PASSWORD_ENV),
-        postgresBatch,
-        duration("--postgres-interval", postgresInterval),
-        postgresRetries,
-        !noMigrate,
+        new ProjectionConfig.Sources(
+            bootstrapServers,
+            topicPrefix,
+            kafkaProperties(),
+            kafkaPropertiesFile == null ? null : kafkaPropertiesFile.toString(),
+            laneList,
+            groupId,
+            start,
+            stop,
+            sourceId,
+            laneLimits()),
+        new ProjectionConfig.State(
+            duration("--dedup-horizon", dedupHorizon),
+            duration("--dedup-grace", dedupGrace),
+            interval,
+            checkpointIntervalBehind == null
+                ? defaultIntervalBehind(interval)
+                : duration("--checkpoint-interval-behind", checkpointIntervalBehind),
+            checkpointDir),
+        new ProjectionConfig.Timing(
+            duration("--max-out-of-orderness", maxOutOfOrderness),
+            duration("--allowed-lateness", allowedLateness),
+            duration("--max-event-lead", maxEventLead),
+            bundleSize,
+            duration("--bundle-delay", bundleDelay),
+            duration("--buffer-timeout", bufferTimeout)),
+        new ProjectionConfig.Stores(
+            ValkeyEndpoint.parse(
+                    valkey, valkeyCluster, secret(valkeyPasswordFile, VALKEY_PASSWORD_ENV))
+                .withCaFile(
+                    valkeyCaFile != null
+                        ? valkeyCaFile
+                        : System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
+            valkeyBatch,
+            duration("--valkey-max-delay", valkeyMaxDelay),
+            valkeyRetries,
+            jdbcUrl,
+            jdbcUser,
+            jdbcUrl == null ? null : secret(jdbcPasswordFile, PG_PASSWORD_ENV),
+            postgresBatch,
+            duration("--postgres-interval", postgresInterval),
+            postgresRetries,
+            !noMigrate),
         generation,
         writer,
         PointsRules.parse(points),
-        parallelism,
-        laneLimits());
+        parallelism);
   }
 
   /**

@@ -156,15 +156,21 @@ class KubernetesManifestsTest {
       ProjectionConfig config =
           ProjectionOptions.parse(args.toArray(String[]::new), new PrintWriter(out))
               .orElseThrow(() -> new AssertionError(resource + " printed help: " + out));
-      assertThat(config.valkey().user())
+      assertThat(config.stores().valkey().user())
           .as(resource + ": the Valkey ACL user")
           .isEqualTo("tally-job");
-      assertThat(config.valkey().password()).as(resource + ": the Valkey password").isNotEmpty();
-      assertThat(config.jdbcPassword()).as(resource + ": the PostgreSQL password").isNotEmpty();
-      assertThat(config.migrate()).as(resource + ": migrations run as the owner").isFalse();
+      assertThat(config.stores().valkey().password())
+          .as(resource + ": the Valkey password")
+          .isNotEmpty();
+      assertThat(config.stores().jdbcPassword())
+          .as(resource + ": the PostgreSQL password")
+          .isNotEmpty();
+      assertThat(config.stores().migrate())
+          .as(resource + ": migrations run as the owner")
+          .isFalse();
       if (resource.name().startsWith("tally-projection-p")) {
-        assertThat(config.lanes()).hasSize(1);
-        lanes.add(config.lanes().get(0).name());
+        assertThat(config.sources().lanes()).hasSize(1);
+        lanes.add(config.sources().lanes().get(0).name());
       }
     }
     assertThat(jobs).isEqualTo(5);

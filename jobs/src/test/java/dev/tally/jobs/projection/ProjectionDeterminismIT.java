@@ -102,7 +102,7 @@ class ProjectionDeterminismIT {
               .limit(RESENT)
               .collect(Collectors.toList());
       log.sendAgain(kafka.bootstrapServers(), setup.prefix, resent);
-      awaitCommitted(kafka, liveConfig.groupId(), endOffsets(kafka, laneTopics(setup)));
+      awaitCommitted(kafka, liveConfig.sources().groupId(), endOffsets(kafka, laneTopics(setup)));
     } finally {
       liveJob.cancel().get(1, TimeUnit.MINUTES);
     }
@@ -178,7 +178,8 @@ class ProjectionDeterminismIT {
   private static void runBounded(ProjectionTestSetup setup, ProjectionConfig config)
       throws Exception {
     StreamExecutionEnvironment env = ProjectionTestSetup.job(config, OffsetsInitializer.latest());
-    FlinkMiniCluster.awaitCompletion(env.executeAsync(config.groupId()), Duration.ofMinutes(5));
+    FlinkMiniCluster.awaitCompletion(
+        env.executeAsync(config.sources().groupId()), Duration.ofMinutes(5));
   }
 
   private static Map<TopicPartition, Long> endOffsets(KafkaBroker kafka, List<String> topics)

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.entry;
 
 import dev.tally.common.events.Lane;
+import dev.tally.common.flink.PublishedOptions;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -28,32 +29,82 @@ class ProjectionOptionsTest {
   void defaultsAreTheDocumentedOnes() {
     ProjectionConfig config = parse().orElseThrow();
 
-    assertThat(config.lanes()).containsExactly(Lane.P0, Lane.P1, Lane.P2);
-    assertThat(config.start()).isEqualTo("committed");
-    assertThat(config.dedupHorizon()).isEqualTo(Duration.ofDays(7));
-    assertThat(config.checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
-    assertThat(config.allowedLateness()).isEqualTo(Duration.ofSeconds(60));
-    assertThat(config.maxEventLead()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(config.sources().lanes()).containsExactly(Lane.P0, Lane.P1, Lane.P2);
+    assertThat(config.sources().start()).isEqualTo("committed");
+    assertThat(config.state().dedupHorizon()).isEqualTo(Duration.ofDays(7));
+    assertThat(config.state().checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.timing().allowedLateness()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(config.timing().maxEventLead()).isEqualTo(Duration.ofMinutes(1));
     assertThat(config.generation()).isEqualTo(1);
-    assertThat(config.jdbcUrl()).isNull();
-    assertThat(config.valkey().cluster()).isFalse();
-    assertThat(config.maxRecordsPerSecond()).isEmpty();
+    assertThat(config.stores().jdbcUrl()).isNull();
+    assertThat(config.stores().valkey().cluster()).isFalse();
+    assertThat(config.sources().maxRecordsPerSecond()).isEmpty();
     assertThat(config.parallelism()).isZero();
   }
 
   @Test
+  void theJobPublishesItsResolvedOptionsAndToolsReadThemBackWithoutDefaultsOfTheirOwn() {
+    ProjectionConfig config =
+        ProjectionOptions.parse(
+                new String[] {
+                  "--bootstrap-servers",
+                  "kafka:9092",
+                  "--valkey",
+                  "redis://ops:s3cret@valkey:6379",
+                  "--lanes",
+                  "p2,p0",
+                  "--topic-prefix",
+                  "test.",
+                  "--jdbc-url",
+                  "jdbc:postgresql://db/tally"
+                },
+                new PrintWriter(new StringWriter()))
+            .orElseThrow();
+
+    java.util.Map<String, String> parameters = config.published(3).toParameters();
+    PublishedOptions read = PublishedOptions.fromParameters(parameters, "job-1");
+
+    assertThat(read).isEqualTo(config.published(3));
+    // Defaults applied by the job, read back by the tools as values.
+    assertThat(read.groupId()).isEqualTo("tally-projection");
+    assertThat(read.generation()).isEqualTo(1);
+    assertThat(read.writer()).isEqualTo("live");
+    assertThat(read.jdbcUser()).isEqualTo("tally");
+    assertThat(read.checkpointInterval()).isEqualTo(Duration.ofSeconds(60));
+    assertThat(read.parallelism()).isEqualTo(3);
+    assertThat(read.topics()).containsExactly("test.events.p2", "test.events.p0");
+    // The password is never published; the rest of the endpoint is.
+    assertThat(parameters.values()).noneMatch(value -> value.contains("s3cret"));
+    assertThat(read.valkey("from-elsewhere"))
+        .isEqualTo(
+            dev.tally.common.views.ValkeyEndpoint.parse(
+                "redis://ops@valkey:6379", false, "from-elsewhere"));
+    assertThat(parameters).containsEntry("tally.option.group-id", "tally-projection");
+
+    java.util.Map<String, String> older = new java.util.HashMap<>(parameters);
+    older.remove("tally.option.generation");
+    assertThatThrownBy(() -> PublishedOptions.fromParameters(older, "job-1"))
+        .hasMessageContaining("job job-1 did not publish tally.option.generation")
+        .hasMessageContaining("older Tally");
+  }
+
+  @Test
   void theIntervalBehindTheLogIsThreeLiveOnesAtLeastAMinuteAndNeverShorterThanTheLiveOne() {
-    assertThat(parse().orElseThrow().checkpointIntervalBehind()).isEqualTo(Duration.ofMinutes(3));
-    assertThat(parse("--checkpoint-interval", "5s").orElseThrow().checkpointIntervalBehind())
+    assertThat(parse().orElseThrow().state().checkpointIntervalBehind())
+        .isEqualTo(Duration.ofMinutes(3));
+    assertThat(
+            parse("--checkpoint-interval", "5s").orElseThrow().state().checkpointIntervalBehind())
         .isEqualTo(Duration.ofMinutes(1));
     assertThat(
             parse("--checkpoint-interval", "10s", "--checkpoint-interval-behind", "45s")
                 .orElseThrow()
+                .state()
                 .checkpointIntervalBehind())
         .isEqualTo(Duration.ofSeconds(45));
     assertThat(
             parse("--checkpoint-interval", "2min", "--checkpoint-interval-behind", "1min")
                 .orElseThrow()
+                .state()
                 .checkpointIntervalBehind())
         .isEqualTo(Duration.ofMinutes(2));
     assertThatThrownBy(() -> parse("--checkpoint-interval-behind", "soon"))
@@ -64,7 +115,7 @@ class ProjectionOptionsTest {
   void laneRateLimitsAreParsedPerLane() {
     ProjectionConfig config = parse("--max-records-per-second", "p2=5000,P1=20000").orElseThrow();
 
-    assertThat(config.maxRecordsPerSecond())
+    assertThat(config.sources().maxRecordsPerSecond())
         .containsOnly(entry(Lane.P2, 5000), entry(Lane.P1, 20000));
     assertThatThrownBy(() -> parse("--max-records-per-second", "p3=10"))
         .hasMessageContaining("unknown lane 'p3'; accepted: p0, p1, p2");
@@ -93,10 +144,10 @@ class ProjectionOptionsTest {
                 "max.partition.fetch.bytes=16384")
             .orElseThrow();
 
-    assertThat(config.kafkaProperties())
+    assertThat(config.sources().kafkaProperties())
         .containsEntry("security.protocol", "SASL_SSL")
         .containsEntry("max.partition.fetch.bytes", "16384");
-    assertThat(config.kafkaProperties().get("sasl.jaas.config")).contains("from-file");
+    assertThat(config.sources().kafkaProperties().get("sasl.jaas.config")).contains("from-file");
     assertThat(config.toString())
         .doesNotContain("from-file")
         .contains("sasl.jaas.config=<redacted>", "max.partition.fetch.bytes=16384");

@@ -149,7 +149,10 @@ class ProjectionRescaleIT {
       throws Exception {
     ProjectionConfig config =
         setup.variant(
-            setup.generation, setup.config.groupId(), parallelism, setup.config.dedupHorizon());
+            setup.generation,
+            setup.config.sources().groupId(),
+            parallelism,
+            setup.config.state().dedupHorizon());
     StreamExecutionEnvironment env = ProjectionTestSetup.job(config, null);
     StreamGraph graph = env.getStreamGraph();
     graph.setJobName("rescale-" + parallelism);

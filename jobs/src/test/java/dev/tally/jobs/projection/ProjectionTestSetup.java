@@ -115,43 +115,44 @@ final class ProjectionTestSetup {
    */
   ProjectionConfig variant(int generation, String groupId, int parallelism, Duration horizon) {
     return new ProjectionConfig(
-        bootstrapServers,
-        prefix,
-        // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
-        // fetches one partition's thousands of records pass before another shows its time.
-        kafkaProperties(),
-        List.of(Lane.values()),
-        groupId,
-        "earliest",
-        "none",
-        "",
-        horizon,
-        Duration.ofDays(1),
-        checkpointInterval,
-        checkpointIntervalBehind,
-        null,
-        Duration.ofSeconds(2),
-        ALLOWED_LATENESS,
-        Duration.ofHours(1),
-        4096,
-        Duration.ofMillis(5),
-        Duration.ofMillis(5),
-        valkey,
-        2000,
-        Duration.ofMillis(5),
-        10,
-        schema.jdbcUrl(),
-        schema.user(),
-        schema.password(),
-        5000,
-        Duration.ofMillis(500),
-        5,
-        false,
+        new ProjectionConfig.Sources(
+            bootstrapServers,
+            prefix,
+            // Small fetches interleave the partitions finely, as a live job sees them; with 1 MB
+            // fetches one partition's thousands of records pass before another shows its time.
+            kafkaProperties(),
+            null,
+            List.of(Lane.values()),
+            groupId,
+            "earliest",
+            "none",
+            "",
+            Map.of()),
+        new ProjectionConfig.State(
+            horizon, Duration.ofDays(1), checkpointInterval, checkpointIntervalBehind, null),
+        new ProjectionConfig.Timing(
+            Duration.ofSeconds(2),
+            ALLOWED_LATENESS,
+            Duration.ofHours(1),
+            4096,
+            Duration.ofMillis(5),
+            Duration.ofMillis(5)),
+        new ProjectionConfig.Stores(
+            valkey,
+            2000,
+            Duration.ofMillis(5),
+            10,
+            schema.jdbcUrl(),
+            schema.user(),
+            schema.password(),
+            5000,
+            Duration.ofMillis(500),
+            5,
+            false),
         generation,
         "live",
         PointsRules.defaults(),
-        parallelism,
-        Map.of());
+        parallelism);
   }
 
   private Map<String, String> kafkaProperties() {
@@ -164,7 +165,7 @@ final class ProjectionTestSetup {
   static Map<Lane, Source<SourceRecord, ?, ?>> sources(
       ProjectionConfig config, OffsetsInitializer stop) {
     Map<Lane, Source<SourceRecord, ?, ?>> sources = new java.util.LinkedHashMap<>();
-    for (Lane lane : config.lanes()) {
+    for (Lane lane : config.sources().lanes()) {
       sources.put(
           lane, ProjectionJob.kafkaSource(config, lane, OffsetsInitializer.earliest(), stop));
     }
@@ -255,10 +256,10 @@ final class ProjectionTestSetup {
         prefix,
         List.of(Lane.values()),
         new dev.tally.common.verify.LogFold.Rules(
-            config.dedupHorizon(),
-            config.maxOutOfOrderness(),
-            config.allowedLateness(),
-            config.maxEventLead(),
+            config.state().dedupHorizon(),
+            config.timing().maxOutOfOrderness(),
+            config.timing().allowedLateness(),
+            config.timing().maxEventLead(),
             ExpectedViews.POINTS));
   }
 

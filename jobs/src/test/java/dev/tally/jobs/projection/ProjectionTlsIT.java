@@ -67,10 +67,10 @@ class ProjectionTlsIT {
   void theJobReadsWritesAndDeadLettersOverTlsOnly() throws Exception {
     ProjectionTestSetup setup =
         new ProjectionTestSetup("tls", kafka, valkey, postgres, Duration.ofSeconds(2));
-    assertThat(setup.config.valkey().tls()).isTrue();
-    assertThat(setup.config.valkey().trustedCertificates()).contains("BEGIN CERTIFICATE");
-    assertThat(setup.config.jdbcUrl()).contains("sslmode=verify-full");
-    assertThat(setup.config.kafkaProperties()).containsEntry("security.protocol", "SSL");
+    assertThat(setup.config.stores().valkey().tls()).isTrue();
+    assertThat(setup.config.stores().valkey().trustedCertificates()).contains("BEGIN CERTIFICATE");
+    assertThat(setup.config.stores().jdbcUrl()).contains("sslmode=verify-full");
+    assertThat(setup.config.sources().kafkaProperties()).containsEntry("security.protocol", "SSL");
 
     ProducedLog log =
         new ProducedLog()

@@ -96,8 +96,9 @@ class ProjectionTopologyTest {
   @Test
   void configuredTimesReachTheOperators() {
     ProjectionConfig config = config("");
-    assertThat(config.bundleDelay()).isEqualTo(Duration.ofMillis(5));
+    assertThat(config.timing().bundleDelay()).isEqualTo(Duration.ofMillis(5));
     assertThat(config.rules().toString()).isEqualTo(PointsRules.defaults().toString());
-    assertThat(config.valkey()).isEqualTo(ValkeyEndpoint.parse("redis://127.0.0.1:2", false, null));
+    assertThat(config.stores().valkey())
+        .isEqualTo(ValkeyEndpoint.parse("redis://127.0.0.1:2", false, null));
   }
 }

@@ -6,6 +6,7 @@ import dev.tally.cli.TallyCli;
 import dev.tally.common.events.Lane;
 import dev.tally.common.flink.FlinkRestClient;
 import dev.tally.common.flink.JobState;
+import dev.tally.common.flink.PublishedOptions;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
@@ -346,12 +347,15 @@ class ReplayIT {
       assertThat(bounded)
           .contains("finished: the bounded range is read and written")
           .contains("read it with tally view … --generation 5");
-      assertThat(world.publishedArgument(5, "--checkpoint-interval"))
-          .as("the rebuild job's own checkpoint interval")
-          .isEqualTo("3000ms");
-      assertThat(world.publishedArgument(1, "--checkpoint-interval"))
+      assertThat(world.published(5).checkpointInterval())
+          .as("the rebuild job's own checkpoint interval, as it resolved it")
+          .isEqualTo(Duration.ofSeconds(3));
+      assertThat(world.published(5).groupId())
+          .as("a rebuild reads with its own consumer group")
+          .isEqualTo(world.published(1).groupId() + "-g5");
+      assertThat(world.published(1).checkpointInterval())
           .as("the live job's, unchanged")
-          .isNotEqualTo("3000ms");
+          .isNotEqualTo(Duration.ofSeconds(3));
       ExpectedViews expectedFirst = ExpectedViews.fold(first.records());
       for (String view : expectedFirst.byView().keySet()) {
         assertThat(ServedViews.valkey(world.setup.valkey, 5, view))
@@ -617,14 +621,13 @@ class ReplayIT {
       return commandLine.execute(all.toArray(String[]::new));
     }
 
-    /** An option's value as the job writing {@code generation} published it (any state). */
-    String publishedArgument(int generation, String option) {
+    /** The options the job writing {@code generation} resolved and published (any state). */
+    PublishedOptions published(int generation) {
       for (FlinkRestClient.Job job : flink.jobs()) {
-        dev.tally.common.flink.JobArguments args =
-            dev.tally.common.flink.JobArguments.fromParameters(
-                flink.userConfig(job.id()), job.id());
-        if (args.value("--generation", "1").equals(Integer.toString(generation))) {
-          return args.value(option, null);
+        PublishedOptions options =
+            PublishedOptions.fromParameters(flink.userConfig(job.id()), job.id());
+        if (options.generation() == generation) {
+          return options;
         }
       }
       throw new AssertionError("no job writes generation " + generation);
@@ -636,10 +639,7 @@ class ReplayIT {
       for (FlinkRestClient.Job job : flink.jobs()) {
         if (job.state() == JobState.RUNNING) {
           generations.add(
-              Integer.parseInt(
-                  dev.tally.common.flink.JobArguments.fromParameters(
-                          flink.userConfig(job.id()), job.id())
-                      .value("--generation", "1")));
+              PublishedOptions.fromParameters(flink.userConfig(job.id()), job.id()).generation());
         }
       }
       return generations;
