@@ -1,6 +1,7 @@
 package dev.tally.bench;
 
 import dev.tally.common.kafka.EventProducer;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.events.DailyBonus;
 import dev.tally.events.Event;
@@ -87,7 +88,7 @@ final class LaneIsolationRun {
     try (Probes probes =
             new Probes(bootstrapServers, valkeyUri, generation, "drain", LatencyRun.PROBE_EVERY);
         Jedis reader = new Jedis(java.net.URI.create(valkeyUri))) {
-      String markerKey = ViewKeys.entry(generation, "user_score", marker);
+      String markerKey = ViewKeys.entry(generation, ViewCatalog.USER_SCORE.id(), marker);
       long deadline = start + timeout.toNanos();
       long nextCheck = 0;
       while (true) {

@@ -1,6 +1,7 @@
 package dev.tally.bench;
 
 import dev.tally.common.kafka.EventProducer;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.events.CheckIn;
 import dev.tally.events.Event;
@@ -79,7 +80,7 @@ final class Probes implements AutoCloseable {
     List<Response<Boolean>> found = new ArrayList<>(pending.size());
     try (Pipeline pipe = reader.pipelined()) {
       for (String user : pending) {
-        found.add(pipe.exists(ViewKeys.entry(generation, "user_score", user)));
+        found.add(pipe.exists(ViewKeys.entry(generation, ViewCatalog.USER_SCORE.id(), user)));
       }
       pipe.sync();
     }

@@ -5,6 +5,7 @@ import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.verify.LogFold;
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ValkeyViewStore;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewClient;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.events.EventType;
@@ -193,7 +194,7 @@ final class VerifyCommand implements Callable<Integer> {
       long higher = 0;
       long different = 0;
       int listed = 0;
-      String sumField = view.getKey().equals("activity") ? "count" : "events";
+      String sumField = ViewCatalog.byId(view.getKey()).countField();
       for (Map.Entry<String, Map<String, Long>> entry : view.getValue().entrySet()) {
         Map<String, Long> value = got.get(entry.getKey());
         if (entry.getValue().equals(value)) {
@@ -263,16 +264,14 @@ final class VerifyCommand implements Callable<Integer> {
   private Map<String, Map<String, Map<String, Long>>> valkeyViews(int generation) {
     Map<String, Map<String, Map<String, Long>>> views = new TreeMap<>();
     try (UnifiedJedis jedis = stores.endpoint().connect()) {
-      String marker = ":g" + generation + ":";
       java.util.Set<String> keys = new java.util.TreeSet<>();
-      dev.tally.common.views.ValkeyScan.keys(jedis, "tally:{*}:g" + generation + ":*", keys::add);
+      dev.tally.common.views.ValkeyScan.keys(jedis, ViewKeys.scanPattern(generation), keys::add);
       for (String key : keys) {
-        if (ViewKeys.reserved(key) || key.endsWith(":rank") || key.endsWith(":rank:cache")) {
+        ViewKeys.Key parsed = ViewKeys.parse(key);
+        if (parsed.kind() != ViewKeys.Kind.ENTRY) {
           continue;
         }
-        String rest = key.substring(key.indexOf(marker) + marker.length());
-        int colon = rest.indexOf(':');
-        String view = rest.substring(0, colon);
+        String view = parsed.view();
         Map<String, Long> fields = new TreeMap<>();
         ValkeyViewStore.served(jedis.hgetAll(key))
             .forEach(
@@ -281,7 +280,7 @@ final class VerifyCommand implements Callable<Integer> {
                     fields.put(field, Long.parseLong(value));
                   }
                 });
-        views.computeIfAbsent(view, v -> new TreeMap<>()).put(rest.substring(colon + 1), fields);
+        views.computeIfAbsent(view, v -> new TreeMap<>()).put(parsed.name(), fields);
       }
     }
     return views;
@@ -295,7 +294,7 @@ final class VerifyCommand implements Callable<Integer> {
             stores.jdbcUrl,
             stores.jdbcUser,
             System.getenv(dev.tally.common.Environment.PG_PASSWORD))) {
-      for (String view : List.of("user_score", "leaderboard", "activity")) {
+      for (String view : ViewCatalog.ids()) {
         views.put(view, PostgresViewStore.values(connection, generation, view));
       }
     }

@@ -1,6 +1,7 @@
 package dev.tally.cli;
 
 import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewClient;
 import java.io.PrintWriter;
 import java.time.Instant;
@@ -120,7 +121,8 @@ final class ViewCommand {
     @Override
     public Integer call() {
       try (ViewClient client = stores.client()) {
-        ViewClient.Entry entry = client.entry(generation.resolve(client), "user_score", user);
+        ViewClient.Entry entry =
+            client.entry(generation.resolve(client), ViewCatalog.USER_SCORE.id(), user);
         print(
             spec.commandLine().getOut(),
             "user_score " + user + ", generation " + entry.generation(),
@@ -157,7 +159,8 @@ final class ViewCommand {
       PrintWriter out = spec.commandLine().getOut();
       try (ViewClient client = stores.client()) {
         int generation = chosen.resolve(client);
-        ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, top);
+        ViewClient.Ranking ranking =
+            client.ranking(generation, ViewCatalog.LEADERBOARD.id(), hunt, top);
         List<ViewClient.Standing> standings = ranking.standings();
         out.printf(
             "leaderboard %s, generation %d, top %d (from %s; Valkey sorted set %s)%n",
@@ -165,7 +168,7 @@ final class ViewCommand {
             generation,
             top,
             ranking.source().name().toLowerCase(),
-            dev.tally.common.views.ViewKeys.rank(generation, "leaderboard", hunt));
+            dev.tally.common.views.ViewKeys.rank(generation, ViewCatalog.LEADERBOARD.id(), hunt));
         for (int i = 0; i < standings.size(); i++) {
           out.printf(
               "  %2d. %-16s %,12d points%n",
@@ -208,8 +211,9 @@ final class ViewCommand {
                 + "'");
       }
       try (ViewClient client = stores.client()) {
-        String key = type.toUpperCase() + "|" + start;
-        ViewClient.Entry entry = client.entry(generation.resolve(client), "activity", key);
+        String key = ViewCatalog.activityKey(type.toUpperCase(), start.toString());
+        ViewClient.Entry entry =
+            client.entry(generation.resolve(client), ViewCatalog.ACTIVITY.id(), key);
         print(spec.commandLine().getOut(), "activity " + key, entry);
         return entry.source() == ViewClient.Source.NONE ? 1 : 0;
       }

@@ -2,6 +2,7 @@ package dev.tally.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewClient;
 import io.undertow.Handlers;
 import io.undertow.Undertow;
@@ -50,13 +51,6 @@ public final class ViewServer implements AutoCloseable {
           "/v1/leaderboards/{hunt}",
           "/v1/leaderboards/{hunt}/members/{user}",
           "/v1/activity/{type}");
-
-  /** The views this server knows, and how an entry key names its ranking (null: unranked). */
-  static final Map<String, java.util.function.Function<String, String>> VIEWS =
-      Map.of(
-          "user_score", key -> null,
-          "activity", key -> null,
-          "leaderboard", key -> key.indexOf('|') > 0 ? key.substring(0, key.indexOf('|')) : null);
 
   static final int MAX_BATCH = 500;
   static final int MAX_TOP = 1000;
@@ -277,8 +271,8 @@ public final class ViewServer implements AutoCloseable {
     String hunt = path(exchange, "hunt");
     int n = intParameter(exchange, "top", 10, 1, MAX_TOP);
     int generation = generation();
-    ViewClient.Ranking ranking = client.ranking(generation, "leaderboard", hunt, n);
-    counted("leaderboard", ranking.source());
+    ViewClient.Ranking ranking = client.ranking(generation, ViewCatalog.LEADERBOARD.id(), hunt, n);
+    counted(ViewCatalog.LEADERBOARD.id(), ranking.source());
     List<Object> standings = new ArrayList<>();
     for (int i = 0; i < ranking.standings().size(); i++) {
       ViewClient.Standing standing = ranking.standings().get(i);
@@ -297,8 +291,9 @@ public final class ViewServer implements AutoCloseable {
     String user = path(exchange, "user");
     int around = intParameter(exchange, "around", 2, 0, MAX_AROUND);
     int generation = generation();
-    ViewClient.Neighbourhood place = client.rank(generation, "leaderboard", hunt, user, around);
-    counted("leaderboard", place.source());
+    ViewClient.Neighbourhood place =
+        client.rank(generation, ViewCatalog.LEADERBOARD.id(), hunt, user, around);
+    counted(ViewCatalog.LEADERBOARD.id(), place.source());
     if (place.member() == null) {
       error(exchange, StatusCodes.NOT_FOUND, user + " is not ranked in " + hunt);
       return;
@@ -331,11 +326,15 @@ public final class ViewServer implements AutoCloseable {
     int generation = generation();
     List<Object> counts = new ArrayList<>();
     for (Instant minute = from; !minute.isAfter(to); minute = minute.plus(1, ChronoUnit.MINUTES)) {
-      ViewClient.Entry entry = client.entry(generation, "activity", type + "|" + minute);
-      counted("activity", entry.source());
+      ViewClient.Entry entry =
+          client.entry(
+              generation,
+              ViewCatalog.ACTIVITY.id(),
+              ViewCatalog.activityKey(type, minute.toString()));
+      counted(ViewCatalog.ACTIVITY.id(), entry.source());
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("minute", minute.toString());
-      row.put("count", entry.fields().getOrDefault("count", 0L));
+      row.put("count", entry.fields().getOrDefault(ViewCatalog.ACTIVITY.countField(), 0L));
       counts.add(row);
     }
     Map<String, Object> body = new LinkedHashMap<>();
@@ -346,7 +345,7 @@ public final class ViewServer implements AutoCloseable {
   }
 
   private ViewClient.Entry read(int generation, String view, String key) {
-    String set = VIEWS.get(view).apply(key);
+    String set = ViewCatalog.byId(view).setOf(key);
     ViewClient.Entry entry =
         set == null
             ? client.entry(generation, view, key)
@@ -381,12 +380,12 @@ public final class ViewServer implements AutoCloseable {
 
   private static String view(HttpServerExchange exchange) {
     String view = path(exchange, "view");
-    if (!VIEWS.containsKey(view)) {
+    if (!ViewCatalog.ids().contains(view)) {
       throw new NotFound(
           "unknown view '"
               + view
               + "'; known: "
-              + String.join(", ", new java.util.TreeSet<>(VIEWS.keySet())));
+              + String.join(", ", new java.util.TreeSet<>(ViewCatalog.ids())));
     }
     return view;
   }

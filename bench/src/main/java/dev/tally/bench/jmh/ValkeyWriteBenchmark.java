@@ -3,6 +3,7 @@ package dev.tally.bench.jmh;
 import dev.tally.common.views.Partial;
 import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.common.views.ValkeyViewStore;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.testing.ValkeyServer;
 import java.util.ArrayList;
@@ -58,12 +59,13 @@ public class ValkeyWriteBenchmark {
   public long applyBatch() {
     version++;
     List<ViewUpdate> batch = new ArrayList<>(BATCH);
+    boolean ranked = ViewCatalog.byId(view).ranked();
     for (int i = 0; i < BATCH; i++) {
       String user = "user-" + i;
       ViewUpdate update =
           new ViewUpdate(
               view,
-              view.equals("leaderboard") ? "hunt-" + (i % 20) + "|" + user : user,
+              ranked ? ViewCatalog.leaderboardKey("hunt-" + (i % 20), user) : user,
               "bench/p0",
               version,
               Partial.builder()
@@ -72,7 +74,7 @@ public class ValkeyWriteBenchmark {
                   .max("last_activity_ms", version)
                   .build(),
               0);
-      if (view.equals("leaderboard")) {
+      if (ranked) {
         update.rankedIn("hunt-" + (i % 20), user, "points");
       }
       batch.add(update);

@@ -85,17 +85,16 @@ public final class GenerationComparison {
     List<String> liveEntries = new ArrayList<>();
     List<String> liveRanks = new ArrayList<>();
     for (String key : liveKeys) {
-      if (ViewKeys.reserved(key)) {
-        continue;
-      } else if (key.endsWith(":rank")) {
-        liveRanks.add(key);
-      } else if (!key.endsWith(":rank:cache")) {
-        liveEntries.add(key);
+      switch (ViewKeys.parse(key).kind()) {
+        case RANK -> liveRanks.add(key);
+        case ENTRY -> liveEntries.add(key);
+        default -> {}
       }
     }
     for (String key : nextKeys) {
-      if (!ViewKeys.reserved(key) && !key.endsWith(":rank") && !key.endsWith(":rank:cache")) {
-        result.counts(viewOf(key)).nextEntries++;
+      ViewKeys.Key parsed = ViewKeys.parse(key);
+      if (parsed.kind() == ViewKeys.Kind.ENTRY) {
+        result.counts(parsed.view()).nextEntries++;
       }
     }
     List<String> mapped = liveEntries.stream().map(key -> result.inNext(key)).toList();
@@ -123,8 +122,8 @@ public final class GenerationComparison {
         result.note("behind in g" + next + ": " + key + " " + before + " vs " + after);
       } else {
         counts.covered++;
-        String entry = key.substring(key.indexOf("}:") + 2);
-        String suffix = entry.substring(entry.indexOf(':'));
+        ViewKeys.Key parsed = ViewKeys.parse(key);
+        String suffix = ":" + parsed.view() + ":" + parsed.name();
         counts.liveChecksum += crc(suffix + before);
         counts.nextChecksum += crc(suffix + after);
         if (!before.equals(after)) {
@@ -200,22 +199,14 @@ public final class GenerationComparison {
     }
   }
 
-  /** The same key in the next generation: only the {@code g<n>} segment after the tag differs. */
+  /** The same key in the next generation. */
   String inNext(String liveKey) {
-    int at = liveKey.indexOf("}:") + 2;
-    String livePrefix = "g" + live + ":";
-    return liveKey.substring(0, at)
-        + "g"
-        + next
-        + ":"
-        + liveKey.substring(at + livePrefix.length());
+    return ViewKeys.inGeneration(liveKey, next);
   }
 
   /** {@code tally:{07}:g1:user_score:user-7} → {@code user_score}. */
   static String viewOf(String key) {
-    int at = key.indexOf("}:") + 2;
-    int afterGeneration = key.indexOf(':', at) + 1;
-    return key.substring(afterGeneration, key.indexOf(':', afterGeneration));
+    return ViewKeys.parse(key).view();
   }
 
   private static long version(Map<String, String> served) {

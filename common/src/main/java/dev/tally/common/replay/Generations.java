@@ -188,7 +188,7 @@ public final class Generations implements AutoCloseable {
   /** Every Valkey key of a generation. */
   public Set<String> keys(int generation) {
     Set<String> keys = new TreeSet<>();
-    ValkeyScan.keys(valkey, "tally:{*}:g" + generation + ":*", keys::add);
+    ValkeyScan.keys(valkey, ViewKeys.scanPattern(generation), keys::add);
     return keys;
   }
 

@@ -3,6 +3,7 @@ package dev.tally.common.verify;
 import dev.tally.common.events.EventCodec;
 import dev.tally.common.events.EventDecodingException;
 import dev.tally.common.events.Lane;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.events.Event;
 import dev.tally.events.EventType;
 import dev.tally.events.TaskCompleted;
@@ -79,7 +80,7 @@ public final class LogFold {
 
   private LogFold(Rules rules) {
     this.rules = rules;
-    for (String view : List.of("user_score", "leaderboard", "activity")) {
+    for (String view : ViewCatalog.ids()) {
       views.put(view, new TreeMap<>());
     }
   }
@@ -171,15 +172,19 @@ public final class LogFold {
             ? task.getPoints()
             : rules.points().getOrDefault(event.getType(), 0L);
     Map<String, Long> score =
-        views.get("user_score").computeIfAbsent(event.getUserId(), k -> new TreeMap<>());
+        views
+            .get(ViewCatalog.USER_SCORE.id())
+            .computeIfAbsent(event.getUserId(), k -> new TreeMap<>());
     score.merge("points", points, Long::sum);
     score.merge("events", 1L, Long::sum);
     score.merge("last_activity_ms", occurredAt, Math::max);
     if (event.getHuntId() != null) {
       Map<String, Long> standing =
           views
-              .get("leaderboard")
-              .computeIfAbsent(event.getHuntId() + "|" + event.getUserId(), k -> new TreeMap<>());
+              .get(ViewCatalog.LEADERBOARD.id())
+              .computeIfAbsent(
+                  ViewCatalog.leaderboardKey(event.getHuntId(), event.getUserId()),
+                  k -> new TreeMap<>());
       standing.merge("points", points, Long::sum);
       standing.merge("events", 1L, Long::sum);
     }
@@ -187,9 +192,10 @@ public final class LogFold {
       deadLetters.put(coordinates, "late");
     } else {
       views
-          .get("activity")
+          .get(ViewCatalog.ACTIVITY.id())
           .computeIfAbsent(
-              event.getType().name() + "|" + Instant.ofEpochMilli(minuteStart),
+              ViewCatalog.activityKey(
+                  event.getType().name(), Instant.ofEpochMilli(minuteStart).toString()),
               k -> new TreeMap<>())
           .merge("count", 1L, Long::sum);
     }

@@ -145,7 +145,7 @@ public final class ViewClient implements AutoCloseable {
 
   /** An unranked entry of {@code generation}. */
   public Entry entry(int generation, String view, String key) {
-    int tag = ViewKeys.tag(view + ":" + key);
+    int tag = ViewKeys.tag(ViewKeys.tagSource(view, key));
     return lookup(generation, view, key, tag, ViewKeys.entry(generation, view, key, tag));
   }
 
@@ -159,7 +159,7 @@ public final class ViewClient implements AutoCloseable {
 
   /** An entry of {@code generation} ranked in {@code set}. */
   public Entry rankedEntry(int generation, String view, String set, String key) {
-    int tag = ViewKeys.tag(view + ":" + set);
+    int tag = ViewKeys.tag(ViewKeys.tagSource(view, set));
     return lookup(generation, view, key, tag, ViewKeys.entry(generation, view, key, tag));
   }
 
@@ -170,7 +170,7 @@ public final class ViewClient implements AutoCloseable {
 
   /** The top {@code n} of a ranking of {@code generation}, highest first. */
   public Ranking ranking(int generation, String view, String set, int n) {
-    int tag = ViewKeys.tag(view + ":" + set);
+    int tag = ViewKeys.tag(ViewKeys.tagSource(view, set));
     return read(
         view + " ranking " + set,
         READ_TOP,
@@ -209,7 +209,7 @@ public final class ViewClient implements AutoCloseable {
 
   /** Where {@code member} ranks in a ranking of {@code generation}, with {@code n} on each side. */
   public Neighbourhood rank(int generation, String view, String set, String member, int n) {
-    int tag = ViewKeys.tag(view + ":" + set);
+    int tag = ViewKeys.tag(ViewKeys.tagSource(view, set));
     return read(
         view + " ranking " + set,
         READ_RANK,

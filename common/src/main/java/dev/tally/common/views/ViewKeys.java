@@ -27,6 +27,11 @@ public final class ViewKeys {
   public static final String GENERATION_KEY = "tally:generation";
   public static final String INVALIDATION_CHANNEL = "tally:invalidate";
 
+  private static final String RANK_SUFFIX = ":rank";
+  private static final String CACHE_SUFFIX = ":cache";
+  private static final String COMPLETE = "_complete";
+  private static final String WARMING = "_warming";
+
   private ViewKeys() {}
 
   /** The hash tag number of a tag source: CRC32 of its UTF-8 bytes, mod {@link #TAGS}. */
@@ -36,12 +41,17 @@ public final class ViewKeys {
     return (int) (crc.getValue() % TAGS);
   }
 
+  /**
+   * What an entry's tag is computed from: {@code <view>:<set>} for an entry ranked in a set (so it
+   * shares its ranking's slot), {@code <view>:<key>} otherwise.
+   */
+  public static String tagSource(String view, String setOrKey) {
+    return view + ":" + setOrKey;
+  }
+
   /** The tag an update's keys share. */
   public static int tagOf(ViewUpdate update) {
-    return tag(
-        update.rankSet != null
-            ? update.view + ":" + update.rankSet
-            : update.view + ":" + update.key);
+    return tag(tagSource(update.view, update.rankSet != null ? update.rankSet : update.key));
   }
 
   public static String entry(int generation, String view, String key, int tag) {
@@ -50,22 +60,22 @@ public final class ViewKeys {
 
   /** The entry key of an unranked entry. */
   public static String entry(int generation, String view, String key) {
-    return entry(generation, view, key, tag(view + ":" + key));
+    return entry(generation, view, key, tag(tagSource(view, key)));
   }
 
   /** The entry key of an entry ranked in {@code set}. */
   public static String rankedEntry(int generation, String view, String set, String key) {
-    return entry(generation, view, key, tag(view + ":" + set));
+    return entry(generation, view, key, tag(tagSource(view, set)));
   }
 
   /** The sorted set of a ranking, e.g. a hunt's leaderboard. */
   public static String rank(int generation, String view, String set) {
-    return rank(generation, view, set, tag(view + ":" + set));
+    return rank(generation, view, set, tag(tagSource(view, set)));
   }
 
   /** As {@link #rank(int, String, String)}, with the set's tag already known. */
   public static String rank(int generation, String view, String set, int tag) {
-    return prefix(tag, generation) + view + ":" + set + ":rank";
+    return prefix(tag, generation) + view + ":" + set + RANK_SUFFIX;
   }
 
   /** The cached rendering of a ranking, which every change to it deletes. */
@@ -75,7 +85,7 @@ public final class ViewKeys {
 
   /** The cached rendering of the ranking with key {@code rankKey}. */
   public static String cacheOf(String rankKey) {
-    return rankKey + ":cache";
+    return rankKey + CACHE_SUFFIX;
   }
 
   /**
@@ -84,7 +94,7 @@ public final class ViewKeys {
    * is ever the marker.
    */
   public static String complete(int generation, int tag) {
-    return prefix(tag, generation) + "_complete";
+    return prefix(tag, generation) + COMPLETE;
   }
 
   /**
@@ -92,16 +102,91 @@ public final class ViewKeys {
    * than an entry or a ranking.
    */
   public static boolean reserved(String key) {
-    int at = key.indexOf("}:") + 2;
-    int afterGeneration = key.indexOf(':', at) + 1;
-    return afterGeneration > 0
-        && afterGeneration < key.length()
-        && key.charAt(afterGeneration) == '_';
+    return parse(key).kind() == Kind.MARKER;
+  }
+
+  /** What a key of a generation holds. */
+  public enum Kind {
+    /** An entry (hash) of a view. */
+    ENTRY,
+    /** A ranking (sorted set). */
+    RANK,
+    /** A ranking's cached rendering. */
+    RANK_CACHE,
+    /** A tag's marker ({@code _complete}, {@code _warming}). */
+    MARKER
+  }
+
+  /**
+   * A key of a generation, taken apart.
+   *
+   * @param view the view; null for a marker
+   * @param name the entry key (an entry), the set (a ranking, its cache) or the marker's name
+   */
+  public record Key(int tag, int generation, Kind kind, String view, String name) {}
+
+  /**
+   * Takes a key of a generation apart ({@code tally:{NN}:g<gen>:…}, as built here).
+   *
+   * @throws IllegalArgumentException for a key of another shape
+   */
+  public static Key parse(String key) {
+    if (!key.startsWith("tally:{") || key.length() < 13 || !key.startsWith("}:g", 9)) {
+      throw new IllegalArgumentException("'" + key + "' is not a key of a view generation");
+    }
+    int tag;
+    int afterGeneration = key.indexOf(':', 12);
+    int generation;
+    try {
+      tag = Integer.parseInt(key.substring(7, 9));
+      generation = Integer.parseInt(key.substring(12, afterGeneration));
+    } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+      throw new IllegalArgumentException("'" + key + "' is not a key of a view generation");
+    }
+    String rest = key.substring(afterGeneration + 1);
+    if (rest.startsWith("_")) {
+      return new Key(tag, generation, Kind.MARKER, null, rest);
+    }
+    int colon = rest.indexOf(':');
+    if (colon <= 0) {
+      throw new IllegalArgumentException("'" + key + "' names no view");
+    }
+    String view = rest.substring(0, colon);
+    String name = rest.substring(colon + 1);
+    if (name.endsWith(RANK_SUFFIX + CACHE_SUFFIX)) {
+      return new Key(
+          tag,
+          generation,
+          Kind.RANK_CACHE,
+          view,
+          name.substring(0, name.length() - RANK_SUFFIX.length() - CACHE_SUFFIX.length()));
+    }
+    if (name.endsWith(RANK_SUFFIX)) {
+      return new Key(
+          tag,
+          generation,
+          Kind.RANK,
+          view,
+          name.substring(0, name.length() - RANK_SUFFIX.length()));
+    }
+    return new Key(tag, generation, Kind.ENTRY, view, name);
+  }
+
+  /** The SCAN pattern matching every key of a generation. */
+  public static String scanPattern(int generation) {
+    return "tally:{*}:g" + generation + ":*";
+  }
+
+  /** The same key in another generation (only its {@code g<gen>} part differs). */
+  public static String inGeneration(String key, int generation) {
+    Key parsed = parse(key);
+    String from = "}:g" + parsed.generation() + ":";
+    return key.substring(0, 9) + "}:g" + generation + ":" + key.substring(9 + from.length());
   }
 
   /** The token of a warm-up refilling a tag. */
   public static String warming(int generation, int tag) {
-    return prefix(tag, generation) + "_warming";
+    return prefix(tag, generation) + WARMING;
   }
 
   /** The prefix of every key of a generation and tag, e.g. {@code tally:{07}:g1:}. */

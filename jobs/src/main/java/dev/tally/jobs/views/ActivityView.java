@@ -1,6 +1,7 @@
 package dev.tally.jobs.views;
 
 import dev.tally.common.views.Partial;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.FoldEvent;
 import java.time.Instant;
@@ -20,7 +21,7 @@ public final class ActivityView implements CountView {
 
   private static final long serialVersionUID = 1L;
 
-  public static final String NAME = "activity";
+  public static final String NAME = ViewCatalog.ACTIVITY.id();
   public static final String REASON = "late";
   public static final long MINUTE_MS = 60_000;
 
@@ -70,7 +71,7 @@ public final class ActivityView implements CountView {
 
   /** The entry key of an event's type and minute. */
   public static String entryKey(String type, long occurredAt) {
-    return type + "|" + minuteText(minuteStart(occurredAt));
+    return ViewCatalog.activityKey(type, minuteText(minuteStart(occurredAt)));
   }
 
   /**
@@ -89,7 +90,7 @@ public final class ActivityView implements CountView {
 
   /** The minute start a key's ISO-8601 part names (inverse of {@link #entryKey}). */
   public static long minuteOfKey(String key) {
-    String text = key.substring(key.indexOf('|') + 1);
+    String text = ViewCatalog.activityMinute(key);
     long guess = minuteGuess(text);
     if (guess != Long.MIN_VALUE && minuteText(guess).equals(text)) {
       return guess;

@@ -1,6 +1,7 @@
 package dev.tally.jobs.views;
 
 import dev.tally.common.views.Partial;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.FoldEvent;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -15,7 +16,7 @@ public final class LeaderboardView implements UserView<LeaderboardView.Standing>
 
   private static final long serialVersionUID = 1L;
 
-  public static final String NAME = "leaderboard";
+  public static final String NAME = ViewCatalog.LEADERBOARD.id();
 
   /** One lane's contribution to a user's standing in a hunt. */
   public static class Standing {
@@ -55,7 +56,7 @@ public final class LeaderboardView implements UserView<LeaderboardView.Standing>
   public ViewUpdate update(String user, String hunt, Standing standing, ViewContext context) {
     return new ViewUpdate(
             NAME,
-            hunt + "|" + user,
+            ViewCatalog.leaderboardKey(hunt, user),
             context.partialWriter(),
             standing.events,
             Partial.builder().sum("points", standing.points).sum("events", standing.events),

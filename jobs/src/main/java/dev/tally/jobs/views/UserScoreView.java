@@ -1,6 +1,7 @@
 package dev.tally.jobs.views;
 
 import dev.tally.common.views.Partial;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewUpdate;
 import dev.tally.jobs.decode.FoldEvent;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -13,7 +14,7 @@ public final class UserScoreView implements UserView<UserScoreView.Score> {
 
   private static final long serialVersionUID = 1L;
 
-  public static final String NAME = "user_score";
+  public static final String NAME = ViewCatalog.USER_SCORE.id();
 
   /** One lane's contribution to a user's score. */
   public static class Score {
