@@ -1,6 +1,7 @@
 package dev.tally.cli;
 
 import dev.tally.common.flink.FlinkRestClient;
+import dev.tally.common.flink.JobArguments;
 import dev.tally.common.flink.JobState;
 import dev.tally.common.wait.Poll;
 import java.io.PrintWriter;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Spec;
       FlinkCommand.Submit.class,
       FlinkCommand.Wait.class,
       FlinkCommand.ListJobs.class,
+      FlinkCommand.Args.class,
       FlinkCommand.Cancel.class,
       FlinkCommand.Stop.class,
       FlinkCommand.Metric.class,
@@ -90,6 +92,19 @@ final class FlinkCommand {
         description = "Keep the uploaded jar on the cluster (default: deleted once submitted).")
     boolean keepJar;
 
+    @Option(
+        names = "--from-savepoint",
+        paramLabel = "PATH",
+        description = "Restore the job from this savepoint (or retained checkpoint).")
+    String savepoint;
+
+    @Option(
+        names = "--allow-non-restored-state",
+        description =
+            "With --from-savepoint: accept state of operators the job no longer has (a repair's"
+                + " dropped sources).")
+    boolean allowNonRestoredState;
+
     @Parameters(paramLabel = "ARG", description = "The job's arguments.")
     List<String> args = new ArrayList<>();
 
@@ -110,8 +125,14 @@ final class FlinkCommand {
             spec.commandLine(), "--job-id must be 32 hex digits (Flink's job id), got " + jobId);
       }
       FlinkRestClient flink = rest.client();
+      if (allowNonRestoredState && savepoint == null) {
+        throw new ParameterException(
+            spec.commandLine(), "--allow-non-restored-state needs --from-savepoint");
+      }
       FlinkRestClient.Submission submission =
-          FlinkRestClient.Submission.of(entryClass, args).withParallelism(parallelism);
+          FlinkRestClient.Submission.of(entryClass, args)
+              .withParallelism(parallelism)
+              .fromSavepoint(savepoint, allowNonRestoredState);
       if (jobId != null && flink.known(id)) {
         spec.commandLine()
             .getErr()
@@ -214,6 +235,39 @@ final class FlinkCommand {
       }
       out.flush();
       return 0;
+    }
+  }
+
+  @Command(
+      name = "args",
+      mixinStandardHelpOptions = true,
+      description = {
+        "The arguments a Tally projection job published (tally.args in its job config), quoted"
+            + " for a shell: to resubmit it by hand, e.g. from a savepoint with tally flink submit"
+            + " --from-savepoint PATH … -- ARGS.",
+        "Secrets given inline print as <redacted>; a job that has ended is read from the"
+            + " cluster's memory of it while it lasts."
+      })
+  static final class Args implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @picocli.CommandLine.Mixin Rest rest;
+
+    @Parameters(paramLabel = "JOB", description = "The job id.")
+    String job;
+
+    @Override
+    public Integer call() {
+      JobArguments args = JobArguments.fromParameters(rest.client().userConfig(job), job);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(
+          args.list().stream().map(Args::quoted).collect(java.util.stream.Collectors.joining(" ")));
+      out.flush();
+      return 0;
+    }
+
+    /** One argument as a POSIX shell reads it back. */
+    static String quoted(String arg) {
+      return arg.matches("[A-Za-z0-9_./:=,@+-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
     }
   }
 

@@ -7,6 +7,7 @@ import dev.tally.common.replay.Position;
 import dev.tally.common.replay.ReplayRange;
 import dev.tally.replay.Compare;
 import dev.tally.replay.Cutover;
+import dev.tally.replay.Discard;
 import dev.tally.replay.JobControl;
 import dev.tally.replay.Plan;
 import dev.tally.replay.Rebuild;
@@ -47,7 +48,7 @@ import picocli.CommandLine.Spec;
       "rebuild: a fresh job builds the next generation beside the live one; cutover switches"
           + " readers atomically once it has caught up and matches; rollback switches back.",
       "Positions (--from/--to): " + Position.FORMS + ".",
-      "Talks to Flink only through its REST API; the projection jobs publish their arguments, so"
+      "Talks to Flink only through its REST API; the projection jobs publish their options, so"
           + " Kafka, Valkey and PostgreSQL are taken from the live job unless given."
     },
     subcommands = {
@@ -57,6 +58,7 @@ import picocli.CommandLine.Spec;
       ReplayCommand.RebuildCommand.class,
       ReplayCommand.StatusCommand.class,
       ReplayCommand.CompareCommand.class,
+      ReplayCommand.DiscardCommand.class,
       ReplayCommand.CutoverCommand.class,
       ReplayCommand.RollbackCommand.class
     })
@@ -534,6 +536,13 @@ final class ReplayCommand {
         "readers now served generation %d (Valkey: one Lua call; PostgreSQL: one transaction)%n",
         done.to());
     out.printf(
+        "generation %d was frozen for %.1f s, from its job's stop to the switch (%s)%n",
+        done.from(),
+        done.frozen().toMillis() / 1000.0,
+        done.recompared() < 0
+            ? "every entry compared again"
+            : String.format("%,d changed entries compared again", done.recompared()));
+    out.printf(
         "generation %d retired: %,d Valkey keys expire at %s; rollback possible until then%s%n",
         done.from(),
         done.retiredKeys(),
@@ -598,6 +607,52 @@ final class ReplayCommand {
         TallyJob live = session.jobs().live(connection.job);
         printSwitched(out, new Rollback(session).run(live, options.of(grace, verify)).cutover());
       }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "discard",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Throw away a generation no reader is served: cancel the jobs writing it, delete its"
+            + " Valkey keys and PostgreSQL rows (a rebuild not wanted, or a retired generation no"
+            + " longer needed).",
+        "Refused for the served generation, and for the one the last cutover retired while a"
+            + " rollback to it is possible (unless --force)."
+      })
+  static final class DiscardCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin Connection connection;
+
+    @Option(names = "--generation", required = true, description = "The generation to discard.")
+    int generation;
+
+    @Option(
+        names = "--force",
+        description = "Discard the generation a rollback would go back to, too.")
+    boolean force;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      if (generation < 1) {
+        throw new CommandLine.ParameterException(
+            spec.commandLine(), "--generation must be >= 1, got " + generation);
+      }
+      try (ReplaySession session = connection.session(out)) {
+        TallyJob live = session.jobs().live(connection.job);
+        Discard.Result done = new Discard(session).run(live, generation, force);
+        out.printf(
+            "generation %d discarded: %s; %,d Valkey keys and %,d PostgreSQL rows deleted%n",
+            done.generation(),
+            done.cancelledJobs().isEmpty()
+                ? "no job wrote it"
+                : "cancelled " + String.join(", ", done.cancelledJobs()),
+            done.valkeyKeys(),
+            done.rows());
+      }
+      out.flush();
       return 0;
     }
   }

@@ -16,11 +16,15 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * {@code tally replay cutover}: switches readers from the live generation to {@code next}'s. Waits
- * until next has caught up, stops the live job with a savepoint (its generation is then frozen),
- * waits until next has read past where it stopped, compares the two, flips both stores, and retires
- * the old generation (its keys expire after {@code grace}). Refused on a difference unless {@code
- * force}; on a refusal or any failure before Valkey has flipped, the live job is restarted from its
- * savepoint and nothing changed for readers.
+ * until next has caught up and compares the two while both jobs run (a difference refuses the
+ * cutover before anything stops); then stops the live job with a savepoint (its generation is then
+ * frozen), waits until next has read past where it stopped, compares again only the entries that
+ * changed since the first comparison (heard on the invalidation channel; every entry when that
+ * could not be heard in full), flips both stores, and retires the old generation (its keys expire
+ * after {@code grace}). The live generation is frozen for readers only from the stop to the flip:
+ * {@link Result#frozen()}. Refused on a difference unless {@code force}; on a refusal or any
+ * failure before Valkey has flipped, the live job is restarted from its savepoint and nothing
+ * changed for readers.
  */
 public final class Cutover {
 
@@ -38,6 +42,9 @@ public final class Cutover {
    * @param savepoint the old job's, kept in the {@link CutoverRecord} for a rollback
    * @param retiredKeys the old generation's Valkey keys, expiring at {@code retiredUntil}
    * @param purgedRows expired PostgreSQL rows of older retired generations, deleted now
+   * @param frozen from the live job's stop to the switch: how long readers saw no updates
+   * @param recompared entries compared again after the stop; -1 when every entry was (the changes
+   *     could not be heard in full)
    */
   public record Result(
       int from,
@@ -46,7 +53,9 @@ public final class Cutover {
       GenerationComparison comparison,
       int retiredKeys,
       Instant retiredUntil,
-      int purgedRows) {}
+      int purgedRows,
+      Duration frozen,
+      int recompared) {}
 
   /** Why a cutover did not switch, when nothing failed. */
   static final class Refused extends RuntimeException {
@@ -80,7 +89,8 @@ public final class Cutover {
     ReplayStores stores = session.stores();
     int from = live.generation();
     int to = next.generation();
-    try (Generations generations = stores.generations(live)) {
+    try (Generations generations = stores.generations(live);
+        ChangedEntries changes = stores.changes(live, from)) {
       int served = generations.servedInValkey();
       Integer servedInPostgres = generations.servedInPostgres();
       if (served != from || (servedInPostgres != null && servedInPostgres != from)) {
@@ -122,18 +132,33 @@ public final class Cutover {
         }
       }
       control.uploadJar();
+      long stopping = System.nanoTime();
       String savepoint =
           control.stopWithSavepoint(
               live, "the live job " + live + " (generation " + from + " freezes)");
       GenerationComparison comparison;
+      int recompared = -1;
       try {
         Map<TopicPartition, Long> frozenAt = stores.endOffsets(live);
         control.follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
         // Equal before the stop: what is left are the last events on their way to Valkey. With
         // --force, one look: the live generation is frozen now, so waiting changes nothing of it.
-        comparison =
-            compare(
-                generations, from, to, options.force() ? Duration.ZERO : options.verifyTimeout());
+        Duration timeout = options.force() ? Duration.ZERO : options.verifyTimeout();
+        if (changes.complete()) {
+          Set<String> changed = changes.keys();
+          recompared = changed.size();
+          session.say(
+              "comparing again the %,d entries of generation %d that changed since the first comparison …",
+              recompared, from);
+          comparison =
+              settle(
+                  timeout,
+                  () -> GenerationComparison.compareEntries(generations, from, to, changed),
+                  GenerationComparison::clean);
+        } else {
+          session.say("comparing every entry again (the changes could not be heard in full) …");
+          comparison = compare(generations, from, to, timeout);
+        }
         say(comparison);
         if (!comparison.clean() && !options.force()) {
           throw new Refused(
@@ -147,6 +172,7 @@ public final class Cutover {
         generations.restore(to);
         generations.flipValkey(from, to);
       } catch (RuntimeException e) {
+        // Readers stay on the live generation; it resumes once its job is back.
         String restarted = control.restart(live, savepoint);
         throw new IllegalStateException(
             (e instanceof Refused ? "cutover refused: " : "cutover abandoned before the switch: ")
@@ -159,13 +185,22 @@ public final class Cutover {
       }
       // Valkey serves the new generation from here on: record the switch before anything else can
       // fail, so status and rollback know of it.
+      Duration frozen = Duration.ofNanos(System.nanoTime() - stopping);
       new CutoverRecord(from, to, live.id(), savepoint, live.args(), Instant.now())
           .save(generations.valkeyClient());
       generations.flipPostgres(from, to);
       int keys = generations.retire(from, options.grace());
       int purged = generations.purgeExpired();
       return new Result(
-          from, to, savepoint, comparison, keys, generations.retiredUntil(from), purged);
+          from,
+          to,
+          savepoint,
+          comparison,
+          keys,
+          generations.retiredUntil(from),
+          purged,
+          frozen,
+          recompared);
     }
   }
 

@@ -140,6 +140,23 @@ public final class JobControl implements AutoCloseable {
     }
   }
 
+  /** Cancels a job and waits until it has ended. */
+  void cancel(TallyJob job) {
+    listener.say("cancelling " + job + " …");
+    flink.cancel(job.id());
+    try {
+      Poll.until(
+          "job " + job.id() + " ended",
+          settings.timeout(),
+          Duration.ofMillis(250),
+          () -> flink.state(job.id()).isGloballyTerminal() ? Boolean.TRUE : null,
+          () -> flink.state(job.id()).name());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
   /** Stop-with-savepoint attempts before a replay gives up (the job keeps running). */
   static final int STOP_ATTEMPTS = 3;
 

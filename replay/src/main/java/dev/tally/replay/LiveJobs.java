@@ -36,6 +36,27 @@ public final class LiveJobs {
     return jobs;
   }
 
+  /**
+   * Jobs that published Tally projection options and have not ended (running, restarting, …),
+   * writing {@code generation}.
+   */
+  public List<TallyJob> notEnded(int generation) {
+    List<TallyJob> jobs = new ArrayList<>();
+    for (FlinkRestClient.Job job : flink.jobs()) {
+      if (job.state().isGloballyTerminal()) {
+        continue;
+      }
+      Map<String, String> config = flink.userConfig(job.id());
+      if (config.containsKey(JobArguments.KEY)) {
+        TallyJob tally = TallyJob.of(job.id(), job.name(), config);
+        if (tally.generation() == generation) {
+          jobs.add(tally);
+        }
+      }
+    }
+    return jobs;
+  }
+
   /** Job {@code id}, which must be running. */
   public TallyJob byId(String id) {
     Map<String, String> config = flink.userConfig(id);

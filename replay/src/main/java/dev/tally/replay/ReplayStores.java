@@ -59,14 +59,6 @@ public final class ReplayStores {
   /** The job's generations in its Valkey and PostgreSQL (null job: the settings' stores). */
   public Generations generations(TallyJob job) {
     requireJobsStores(job);
-    String valkey =
-        settings.valkey() != null
-            ? settings.valkey()
-            : job == null ? null : job.options().valkeyUrl();
-    if (valkey == null) {
-      throw new IllegalArgumentException("no Valkey known: pass --valkey redis://host:port");
-    }
-    boolean cluster = job != null && job.options().valkeyCluster();
     String jdbcUrl =
         settings.jdbcUrl() != null
             ? settings.jdbcUrl()
@@ -75,12 +67,26 @@ public final class ReplayStores {
         settings.jdbcUser() != null
             ? settings.jdbcUser()
             : job == null ? ProjectionContract.JDBC_USER_DEFAULT : job.options().jdbcUser();
-    return new Generations(
-        ValkeyEndpoint.parse(valkey, cluster, System.getenv(Environment.VALKEY_PASSWORD))
-            .withCaFile(System.getenv(ValkeyEndpoint.CA_FILE_ENV)),
-        jdbcUrl,
-        jdbcUser,
-        System.getenv(Environment.PG_PASSWORD));
+    return new Generations(valkey(job), jdbcUrl, jdbcUser, System.getenv(Environment.PG_PASSWORD));
+  }
+
+  /** The changes to {@code generation}'s entries from now on, in the job's Valkey. */
+  ChangedEntries changes(TallyJob job, int generation) {
+    return ChangedEntries.listen(valkey(job), generation);
+  }
+
+  /** The job's Valkey (null job: the settings'). */
+  private ValkeyEndpoint valkey(TallyJob job) {
+    String valkey =
+        settings.valkey() != null
+            ? settings.valkey()
+            : job == null ? null : job.options().valkeyUrl();
+    if (valkey == null) {
+      throw new IllegalArgumentException("no Valkey known: pass --valkey redis://host:port");
+    }
+    boolean cluster = job != null && job.options().valkeyCluster();
+    return ValkeyEndpoint.parse(valkey, cluster, System.getenv(Environment.VALKEY_PASSWORD))
+        .withCaFile(System.getenv(ValkeyEndpoint.CA_FILE_ENV));
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.tally.common.replay;
 
 import dev.tally.common.views.ValkeyViewStore;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewKeys;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -79,9 +80,37 @@ public final class GenerationComparison {
 
   /** Reads both generations from Valkey and compares them. */
   public static GenerationComparison compare(Generations generations, int live, int next) {
+    return compare(generations, live, next, generations.keys(live), generations.keys(next));
+  }
+
+  /**
+   * Compares only the live generation's entries {@code liveEntries} (and the rankings they are
+   * ranked in) with the next generation's: what changed since a full comparison found both equal.
+   * The next generation's entry count is then that of those entries it holds.
+   */
+  public static GenerationComparison compareEntries(
+      Generations generations, int live, int next, Set<String> liveEntries) {
+    Set<String> keys = new java.util.TreeSet<>();
+    for (String key : liveEntries) {
+      ViewKeys.Key parsed = ViewKeys.parse(key);
+      if (parsed.kind() != ViewKeys.Kind.ENTRY || parsed.generation() != live) {
+        continue;
+      }
+      keys.add(key);
+      String set = ViewCatalog.byId(parsed.view()).setOf(parsed.name());
+      if (set != null) {
+        keys.add(ViewKeys.rank(live, parsed.view(), set));
+      }
+    }
+    return compare(generations, live, next, keys, null);
+  }
+
+  /**
+   * @param nextKeys null: count the next generation's entries among those compared
+   */
+  private static GenerationComparison compare(
+      Generations generations, int live, int next, Set<String> liveKeys, Set<String> nextKeys) {
     GenerationComparison result = new GenerationComparison(live, next);
-    Set<String> liveKeys = generations.keys(live);
-    Set<String> nextKeys = generations.keys(next);
     List<String> liveEntries = new ArrayList<>();
     List<String> liveRanks = new ArrayList<>();
     for (String key : liveKeys) {
@@ -91,7 +120,7 @@ public final class GenerationComparison {
         default -> {}
       }
     }
-    for (String key : nextKeys) {
+    for (String key : nextKeys == null ? Set.<String>of() : nextKeys) {
       ViewKeys.Key parsed = ViewKeys.parse(key);
       if (parsed.kind() == ViewKeys.Kind.ENTRY) {
         result.counts(parsed.view()).nextEntries++;
@@ -107,6 +136,9 @@ public final class GenerationComparison {
       counts.liveEntries++;
       Map<String, String> before = ValkeyViewStore.served(liveValues.get(i));
       Map<String, String> after = ValkeyViewStore.served(nextValues.get(i));
+      if (nextKeys == null && !after.isEmpty()) {
+        counts.nextEntries++;
+      }
       if (after.isEmpty()) {
         counts.missing++;
         result.note("missing in g" + next + ": " + key + " " + before);

@@ -217,6 +217,50 @@ public final class Generations implements AutoCloseable {
     return keys.size();
   }
 
+  /** What {@link #discard} deleted. */
+  public record Discarded(int valkeyKeys, int postgresRows) {}
+
+  /**
+   * Deletes a generation that is not served: its Valkey keys and retirement marker, its PostgreSQL
+   * rows and retirement record (one transaction, which deletes nothing should PostgreSQL serve it
+   * by then). Refused for the generation either store serves.
+   */
+  public Discarded discard(int generation) {
+    Integer servedInPostgres = servedInPostgres();
+    if (servedInValkey() == generation
+        || (servedInPostgres != null && servedInPostgres == generation)) {
+      throw new IllegalStateException(
+          "generation " + generation + " is served to readers: it cannot be discarded");
+    }
+    Set<String> keys = keys(generation);
+    forEachBatch(keys, AbstractPipeline::del);
+    valkey.del(retiredMarker(generation));
+    int rows = 0;
+    if (jdbcUrl != null) {
+      rows =
+          sql(
+              connection -> {
+                connection.setAutoCommit(false);
+                int deleted;
+                try (PreparedStatement rowsOf =
+                        connection.prepareStatement(
+                            "DELETE FROM view_partial WHERE generation = ?"
+                                + " AND generation <> (SELECT current FROM view_generation)");
+                    PreparedStatement retirement =
+                        connection.prepareStatement(
+                            "DELETE FROM retired_generation WHERE generation = ?")) {
+                  rowsOf.setInt(1, generation);
+                  deleted = rowsOf.executeUpdate();
+                  retirement.setInt(1, generation);
+                  retirement.executeUpdate();
+                }
+                connection.commit();
+                return deleted;
+              });
+    }
+    return new Discarded(keys.size(), rows);
+  }
+
   /** Brings a retired generation back into service: its keys no longer expire. */
   public int restore(int generation) {
     Set<String> keys = keys(generation);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tally.common.views.PostgresViewStore;
 import dev.tally.common.views.ValkeyEndpoint;
+import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewKeys;
 import dev.tally.testing.PostgresExtension;
 import dev.tally.testing.PostgresServer;
@@ -167,6 +168,52 @@ class GenerationsIT {
     assertThat(ahead.clean()).isTrue();
     assertThat(ahead.views.get("user_score").liveChecksum())
         .isEqualTo(ahead.views.get("user_score").nextChecksum());
+  }
+
+  @Test
+  void comparingChangedEntriesLooksAtThoseAndTheirRankingsOnly() {
+    put(1, "a", "10", "1");
+    put(2, "a", "10", "1");
+    put(1, "d", "10", "1");
+    put(2, "d", "99", "1"); // different, but not among the changed entries
+    put(1, "e", "10", "1"); // missing in 2, changed
+    String standing = ViewCatalog.leaderboardKey("hunt-1", "u2");
+    jedis.hset(
+        ViewKeys.rankedEntry(1, "leaderboard", "hunt-1", standing),
+        Map.of("points", "2", "_v", "1", "_w:live/p0", "1"));
+    jedis.hset(
+        ViewKeys.rankedEntry(2, "leaderboard", "hunt-1", standing),
+        Map.of("points", "2", "_v", "1", "_w:live/p0", "1"));
+    jedis.zadd(ViewKeys.rank(1, "leaderboard", "hunt-1"), Map.of("u1", 1.0, "u2", 2.0));
+    jedis.zadd(ViewKeys.rank(2, "leaderboard", "hunt-1"), Map.of("u2", 2.0));
+
+    GenerationComparison changed =
+        GenerationComparison.compareEntries(
+            generations,
+            1,
+            2,
+            java.util.Set.of(
+                ViewKeys.entry(1, "user_score", "a"),
+                ViewKeys.entry(1, "user_score", "e"),
+                ViewKeys.entry(2, "user_score", "d"), // another generation's: ignored
+                ViewKeys.rankedEntry(1, "leaderboard", "hunt-1", standing)));
+
+    GenerationComparison.ViewCounts scores = changed.views.get("user_score");
+    assertThat(scores.liveEntries).isEqualTo(2);
+    assertThat(scores.nextEntries).as("of those compared, held by g2").isEqualTo(1);
+    assertThat(scores.missing).isEqualTo(1);
+    assertThat(scores.different).as("d was not among the changed entries").isZero();
+    GenerationComparison.ViewCounts board = changed.views.get("leaderboard");
+    assertThat(board.covered).isEqualTo(1);
+    assertThat(board.rankings).as("the changed entry's ranking").isEqualTo(1);
+    assertThat(board.rankMembersMissing).isEqualTo(1);
+    assertThat(changed.clean()).isFalse();
+
+    GenerationComparison clean =
+        GenerationComparison.compareEntries(
+            generations, 1, 2, java.util.Set.of(ViewKeys.entry(1, "user_score", "a")));
+    assertThat(clean.clean()).isTrue();
+    assertThat(clean.views.get("user_score").covered).isEqualTo(1);
   }
 
   private void put(int generation, String user, String points, String version) {

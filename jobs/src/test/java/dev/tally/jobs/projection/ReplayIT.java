@@ -26,6 +26,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -149,7 +150,12 @@ class ReplayIT {
         String cutover = world.cli("replay", "cutover", "--grace", "1h");
         assertThat(cutover)
             .contains("readers now served generation 2")
-            .doesNotContain("missing in g2");
+            .doesNotContain("missing in g2")
+            // After the stop only what changed since the comparison with both jobs running is
+            // compared again (heard on the invalidation channel), not every key.
+            .containsPattern(
+                "generation 1 was frozen for [0-9.]+ s, from its job's stop to the"
+                    + " switch \\([0-9,]+ changed entries compared again\\)");
         try (Generations generations = world.generations()) {
           assertThat(generations.servedInValkey()).isEqualTo(2);
           assertThat(generations.servedInPostgres()).isEqualTo(2);
@@ -363,13 +369,36 @@ class ReplayIT {
             .isEqualTo(expectedFirst.byView().get(view));
       }
 
+      // As the runbook reads it: a bounded generation is read with tally view --generation.
+      String user = expectedFirst.byView().get("user_score").keySet().iterator().next();
+      assertThat(world.cli("view", "user-score", user, "--generation", "5"))
+          .contains("user_score " + user + ", generation 5");
+      String hunt =
+          dev.tally.common.views.ViewCatalog.LEADERBOARD.setOf(
+              expectedFirst.byView().get("leaderboard").keySet().iterator().next());
+      assertThat(world.cli("view", "leaderboard", hunt, "--generation", "5"))
+          .contains("leaderboard " + hunt + ", generation 5");
+
+      // The runbook's plan with an end, and a repair from a time.
+      assertThat(world.cli("replay", "plan", "--from", "earliest", "--to", endSpec))
+          .contains("total: " + String.format("%,d", first.records().size()) + " events");
+      assertThat(
+              world.cli(
+                  "replay", "plan", "--from", "timestamp:" + Instant.now().minusSeconds(3600)))
+          .as("a time before every record: the whole log")
+          .containsPattern("total: [0-9,]+ events");
+
       int jobsBefore = world.flink.jobs().size();
+      // Positions the broker refuses are bad arguments too: exit 2, one line (docs/runbook.md).
+      assertThat(world.cliFails("replay", "plan", "--from", "timestamp:2999-01-01T00:00:00Z"))
+          .isEqualTo(2);
+      assertThat(world.lastError).contains("is in the future").doesNotContain("Usage");
       world.cliFails("replay", "rebuild", "--from", "timestamp:2999-01-01T00:00:00Z");
       assertThat(world.lastError).contains("is in the future");
       String topic = Lane.P0.topic(world.setup.prefix);
-      world.cliFails("replay", "repair", "--from", topic + ":99:0");
+      assertThat(world.cliFails("replay", "repair", "--from", topic + ":99:0")).isEqualTo(2);
       assertThat(world.lastError).contains("has partitions 0..").doesNotContain("Exception");
-      world.cliFails("replay", "plan", "--from", "sometime");
+      assertThat(world.cliFails("replay", "plan", "--from", "sometime")).isEqualTo(2);
       assertThat(world.lastError).contains("accepted: earliest, latest, timestamp:");
       world.cliFails("replay", "rebuild", "--checkpoint-interval", "soon");
       assertThat(world.lastError).contains("--checkpoint-interval 'soon' is not a duration");
@@ -397,6 +426,24 @@ class ReplayIT {
         assertThat(world.flink.jobs()).as("nothing was submitted").hasSize(jobsBefore);
         client.del(dev.tally.common.replay.ReplayLease.KEY);
       }
+
+      // The runbook's clean-up of a rebuild not wanted: tally replay discard.
+      world.cliFails("replay", "discard", "--generation", "1");
+      assertThat(world.lastError).contains("generation 1 is the live job's");
+      try (Generations generations = world.generations()) {
+        assertThat(generations.keys(5)).isNotEmpty();
+        assertThat(generations.hasRows(5)).isTrue();
+      }
+      assertThat(world.cli("replay", "discard", "--generation", "5"))
+          .containsPattern(
+              "generation 5 discarded: no job wrote it; [1-9][0-9,]* Valkey keys and [1-9][0-9,]*"
+                  + " PostgreSQL rows deleted");
+      try (Generations generations = world.generations()) {
+        assertThat(generations.keys(5)).as("no key of generation 5 left").isEmpty();
+        assertThat(generations.hasRows(5)).as("no row of generation 5 left").isFalse();
+        assertThat(generations.keys(1)).as("the live generation untouched").isNotEmpty();
+      }
+      assertThat(world.flink.state(live)).isEqualTo(JobState.RUNNING);
       // Stores given to replay must be the live job's: another server's views would be switched.
       world.cliFails("replay", "rescale", "--parallelism", "2", "--valkey", "redis://127.0.0.1:1");
       assertThat(world.lastError)
@@ -407,8 +454,16 @@ class ReplayIT {
           .contains("names jdbc:postgresql://127.0.0.1:1/elsewhere, but the live job " + live);
       assertThat(world.flink.state(live)).as("refused before stopping").isEqualTo(JobState.RUNNING);
 
+      // The runbook's hand resubmission reads a job's arguments with tally flink args; its
+      // cancel goes through tally flink cancel.
+      assertThat(world.cli("flink", "args", live))
+          .as("the published arguments, quoted for a shell")
+          .contains("--generation 1")
+          .contains("--bootstrap-servers " + kafka.bootstrapServers());
+      world.cli("flink", "cancel", live);
+      assertThat(world.flink.state(live)).isEqualTo(JobState.CANCELED);
+
       // Secrets given inline are not published; replay refuses to restart such a job.
-      world.flink.cancel(live);
       Path kafkaFile = Files.createTempFile("kafka", ".properties");
       Files.writeString(kafkaFile, "ssl.keystore.password=hunter-from-file\n");
       List<String> withSecrets = new ArrayList<>(world.args(1).list());
@@ -592,28 +647,37 @@ class ReplayIT {
       return out.toString();
     }
 
-    void cliFails(String... args) {
+    /** Runs a command that must fail; its exit code. */
+    int cliFails(String... args) {
       StringWriter out = new StringWriter();
       StringWriter err = new StringWriter();
       int code = run(out, err, args);
       assertThat(code).as(String.join(" ", args) + " should fail; stdout:\n" + out).isNotZero();
       lastError = err.toString();
+      return code;
     }
 
     private int run(StringWriter out, StringWriter err, String... args) {
       List<String> all = new ArrayList<>(List.of(args));
-      all.addAll(
-          List.of(
-              "--flink",
-              rest,
-              "--jar",
-              JAR.toString(),
-              "--timeout",
-              "5min",
-              "--progress-interval",
-              "1s"));
-      if (args[1].equals("cutover") || args[1].equals("rollback")) {
-        all.addAll(List.of("--verify-timeout", "20s"));
+      switch (args[0]) {
+        case "replay" -> {
+          all.addAll(
+              List.of(
+                  "--flink",
+                  rest,
+                  "--jar",
+                  JAR.toString(),
+                  "--timeout",
+                  "5min",
+                  "--progress-interval",
+                  "1s"));
+          if (args[1].equals("cutover") || args[1].equals("rollback")) {
+            all.addAll(List.of("--verify-timeout", "20s"));
+          }
+        }
+        case "flink" -> all.addAll(List.of("--rest", rest));
+        case "view" -> all.addAll(List.of("--valkey", valkeyServer.uri()));
+        default -> throw new IllegalArgumentException("no connection options for " + args[0]);
       }
       var commandLine = TallyCli.commandLine();
       commandLine.setOut(new PrintWriter(out, true));
