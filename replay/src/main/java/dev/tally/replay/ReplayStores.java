@@ -1,7 +1,6 @@
 package dev.tally.replay;
 
 import dev.tally.common.Environment;
-import dev.tally.common.flink.JobArguments;
 import dev.tally.common.flink.ProjectionContract;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.PositionResolver;
@@ -176,12 +175,8 @@ public final class ReplayStores {
         }
         loaded.stringPropertyNames().forEach(k -> properties.put(k, loaded.getProperty(k)));
       }
-      for (String property : job.args().values(JobArguments.KAFKA_PROPERTY)) {
-        int at = property.indexOf('=');
-        if (at > 0 && !property.substring(at + 1).equals(JobArguments.REDACTED)) {
-          properties.put(property.substring(0, at), property.substring(at + 1));
-        }
-      }
+      // Then what the job resolved (the file's and the inline ones, secrets left out) over it.
+      properties.putAll(job.options().kafkaProperties());
     }
     return PositionResolver.admin(bootstrap, properties);
   }

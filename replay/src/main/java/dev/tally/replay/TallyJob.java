@@ -37,12 +37,15 @@ public record TallyJob(String id, String name, PublishedOptions options, JobArgu
    * restarted from them.
    */
   public void requireRestartable(String what) {
-    requireRestartable(id, args, what);
+    requireRestartable(id, options.redacted(), what);
   }
 
   /** {@link #requireRestartable(String)} for job {@code id}, stopped, with {@code args}. */
   static void requireRestartable(String id, JobArguments args, String what) {
-    List<String> keys = args.redactedKeys();
+    requireRestartable(id, args.redactedKeys(), what);
+  }
+
+  private static void requireRestartable(String id, List<String> keys, String what) {
     if (!keys.isEmpty()) {
       throw new IllegalStateException(
           "cannot "

@@ -17,9 +17,13 @@ import java.util.Map;
  * without its password, PostgreSQL's password not at all. The raw arguments ({@link JobArguments})
  * are published beside them, for restarting the job with a few changed.
  *
+ * @param kafkaProperties the Kafka properties the job's sources use (its properties file's, then
+ *     the inline ones over them) without those that carry a secret
  * @param valkeyUrl {@code redis[s]://[user@]host:port[,…]}, no password
  * @param jdbcUrl null when the job writes no PostgreSQL copy
  * @param parallelism the job's default parallelism as resolved on the cluster
+ * @param redacted what the job was given inline that its published arguments redact (Kafka property
+ *     keys, {@code --valkey password}): a job with any cannot be restarted from them
  */
 public record PublishedOptions(
     String bootstrapServers,
@@ -36,14 +40,28 @@ public record PublishedOptions(
     String jdbcUrl,
     String jdbcUser,
     String kafkaPropertiesFile,
+    Map<String, String> kafkaProperties,
     int parallelism,
-    Duration checkpointInterval) {
+    Duration checkpointInterval,
+    List<String> redacted) {
 
   /** What every published option's parameter name starts with. */
   public static final String PREFIX = "tally.option.";
 
+  private static final String KAFKA_PREFIX = PREFIX + "kafka-property.";
+  private static final String REDACTED = PREFIX + "redacted";
+
   public PublishedOptions {
     lanes = List.copyOf(lanes);
+    kafkaProperties = Map.copyOf(kafkaProperties);
+    redacted = List.copyOf(redacted);
+    kafkaProperties.keySet().stream()
+        .filter(JobArguments::isSecretKey)
+        .findFirst()
+        .ifPresent(
+            key -> {
+              throw new IllegalArgumentException("Kafka property " + key + " is a secret");
+            });
   }
 
   /** The lanes' topics, in lane order. */
@@ -92,6 +110,9 @@ public record PublishedOptions(
         kafkaPropertiesFile == null ? "" : kafkaPropertiesFile);
     put(out, ProjectionContract.PARALLELISM, Integer.toString(parallelism));
     put(out, ProjectionContract.CHECKPOINT_INTERVAL, checkpointInterval.toMillis() + "ms");
+    new java.util.TreeMap<>(kafkaProperties)
+        .forEach((key, value) -> out.put(KAFKA_PREFIX + key, value));
+    out.put(REDACTED, String.join(",", redacted));
     return out;
   }
 
@@ -119,8 +140,21 @@ public record PublishedOptions(
         jdbcUrl.isEmpty() ? null : jdbcUrl,
         read.text(ProjectionContract.JDBC_USER),
         propertiesFile.isEmpty() ? null : propertiesFile,
+        kafkaProperties(parameters),
         read.number(ProjectionContract.PARALLELISM),
-        Duration.ofMillis(read.number(ProjectionContract.CHECKPOINT_INTERVAL, "ms")));
+        Duration.ofMillis(read.number(ProjectionContract.CHECKPOINT_INTERVAL, "ms")),
+        read.listAt(REDACTED));
+  }
+
+  private static Map<String, String> kafkaProperties(Map<String, String> parameters) {
+    Map<String, String> properties = new LinkedHashMap<>();
+    parameters.forEach(
+        (key, value) -> {
+          if (key.startsWith(KAFKA_PREFIX)) {
+            properties.put(key.substring(KAFKA_PREFIX.length()), value);
+          }
+        });
+    return properties;
   }
 
   private static void put(Map<String, String> out, String option, String value) {
@@ -130,15 +164,19 @@ public record PublishedOptions(
   private record Reader(Map<String, String> parameters, String jobId) {
 
     String text(String option) {
-      String value = parameters.get(parameter(option));
+      return at(parameter(option), "its resolved " + option);
+    }
+
+    String at(String name, String what) {
+      String value = parameters.get(name);
       if (value == null) {
         throw new IllegalStateException(
             "job "
                 + jobId
                 + " did not publish "
-                + parameter(option)
-                + " (its resolved "
-                + option
+                + name
+                + " ("
+                + what
                 + "): it was submitted by an older Tally; resubmit it from its latest"
                 + " savepoint with this version's jobs jar");
       }
@@ -146,7 +184,14 @@ public record PublishedOptions(
     }
 
     List<String> list(String option) {
-      String value = text(option);
+      return split(text(option));
+    }
+
+    List<String> listAt(String name) {
+      return split(at(name, "what its published arguments redact"));
+    }
+
+    private static List<String> split(String value) {
       return value.isEmpty() ? List.of() : new ArrayList<>(Arrays.asList(value.split(",")));
     }
 

@@ -258,10 +258,11 @@ public record ProjectionConfig(
   }
 
   /**
-   * What the job publishes of itself ({@link PublishedOptions}), {@code parallelism} being the one
-   * it runs at on its cluster.
+   * What the job publishes of itself ({@link PublishedOptions}): {@code resolvedParallelism} the
+   * one it runs at on its cluster, {@code args} what it was given (to name what their published
+   * form redacts).
    */
-  public PublishedOptions published(int resolvedParallelism) {
+  public PublishedOptions published(int resolvedParallelism, JobArguments args) {
     return new PublishedOptions(
         sources.bootstrapServers(),
         sources.topicPrefix(),
@@ -277,8 +278,12 @@ public record ProjectionConfig(
         stores.jdbcUrl(),
         stores.jdbcUser(),
         sources.kafkaPropertiesFile(),
+        sources.kafkaProperties().entrySet().stream()
+            .filter(property -> !JobArguments.isSecretKey(property.getKey()))
+            .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)),
         resolvedParallelism,
-        state.checkpointInterval());
+        state.checkpointInterval(),
+        args.redacted().redactedKeys());
   }
 
   @Override

@@ -94,7 +94,9 @@ public final class ProjectionJob {
     // read, its arguments for tally replay to restart it with a few changed.
     env.getConfig()
         .setGlobalJobParameters(
-            new Published(List.of(args), config.published(env.getParallelism())));
+            new Published(
+                List.of(args),
+                config.published(env.getParallelism(), new JobArguments(List.of(args)))));
     build(env, sources, productionSinks(config), config);
     env.execute(
         "tally-projection "

@@ -9,6 +9,7 @@ import dev.tally.common.flink.PublishedOptions;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -44,27 +45,31 @@ class ProjectionOptionsTest {
 
   @Test
   void theJobPublishesItsResolvedOptionsAndToolsReadThemBackWithoutDefaultsOfTheirOwn() {
+    String[] args = {
+      "--bootstrap-servers",
+      "kafka:9092",
+      "--valkey",
+      "redis://ops:s3cret@valkey:6379",
+      "--lanes",
+      "p2,p0",
+      "--topic-prefix",
+      "test.",
+      "--jdbc-url",
+      "jdbc:postgresql://db/tally",
+      "--kafka-property",
+      "max.poll.records=500",
+      "--kafka-property",
+      "ssl.key.password=k3y"
+    };
     ProjectionConfig config =
-        ProjectionOptions.parse(
-                new String[] {
-                  "--bootstrap-servers",
-                  "kafka:9092",
-                  "--valkey",
-                  "redis://ops:s3cret@valkey:6379",
-                  "--lanes",
-                  "p2,p0",
-                  "--topic-prefix",
-                  "test.",
-                  "--jdbc-url",
-                  "jdbc:postgresql://db/tally"
-                },
-                new PrintWriter(new StringWriter()))
-            .orElseThrow();
+        ProjectionOptions.parse(args, new PrintWriter(new StringWriter())).orElseThrow();
+    dev.tally.common.flink.JobArguments given =
+        new dev.tally.common.flink.JobArguments(List.of(args));
 
-    java.util.Map<String, String> parameters = config.published(3).toParameters();
+    java.util.Map<String, String> parameters = config.published(3, given).toParameters();
     PublishedOptions read = PublishedOptions.fromParameters(parameters, "job-1");
 
-    assertThat(read).isEqualTo(config.published(3));
+    assertThat(read).isEqualTo(config.published(3, given));
     // Defaults applied by the job, read back by the tools as values.
     assertThat(read.groupId()).isEqualTo("tally-projection");
     assertThat(read.generation()).isEqualTo(1);
@@ -75,6 +80,14 @@ class ProjectionOptionsTest {
     assertThat(read.topics()).containsExactly("test.events.p2", "test.events.p0");
     // The password is never published; the rest of the endpoint is.
     assertThat(parameters.values()).noneMatch(value -> value.contains("s3cret"));
+    assertThat(parameters.values()).noneMatch(value -> value.contains("k3y"));
+    assertThat(read.kafkaProperties())
+        .as("the sources' properties, secrets left out")
+        .containsEntry("max.poll.records", "500")
+        .doesNotContainKey("ssl.key.password");
+    assertThat(read.redacted())
+        .as("what its published arguments redact: it cannot be restarted from them")
+        .containsExactlyInAnyOrder("--valkey password", "ssl.key.password");
     assertThat(read.valkey("from-elsewhere"))
         .isEqualTo(
             dev.tally.common.views.ValkeyEndpoint.parse(
