@@ -651,6 +651,11 @@ final class ReplayCommand {
                 : "cancelled " + String.join(", ", done.cancelledJobs()),
             done.valkeyKeys(),
             done.rows());
+        if (done.rollbackForgotten()) {
+          out.printf(
+              "the last cutover's record is deleted: no rollback to generation %d%n",
+              done.generation());
+        }
       }
       out.flush();
       return 0;

@@ -37,7 +37,7 @@ public final class Compare {
         throw new IllegalArgumentException(
             "generation " + other + " is the served one; compare it with another (--generation)");
       }
-      GenerationComparison comparison = Cutover.compare(generations, served, other, settle);
+      GenerationComparison comparison = Verification.compare(generations, served, other, settle);
       StringWriter table = new StringWriter();
       comparison.print(new PrintWriter(table));
       table.toString().lines().forEach(line -> session.say("%s", line));

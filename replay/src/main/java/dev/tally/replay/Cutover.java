@@ -5,9 +5,6 @@ import dev.tally.common.replay.GenerationComparison;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.views.CacheWarmer;
 import dev.tally.common.views.ViewKeys;
-import dev.tally.common.wait.Poll;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -89,8 +86,7 @@ public final class Cutover {
     ReplayStores stores = session.stores();
     int from = live.generation();
     int to = next.generation();
-    try (Generations generations = stores.generations(live);
-        ChangedEntries changes = stores.changes(live, from)) {
+    try (Generations generations = stores.generations(live)) {
       int served = generations.servedInValkey();
       Integer servedInPostgres = generations.servedInPostgres();
       if (served != from || (servedInPostgres != null && servedInPostgres != from)) {
@@ -116,98 +112,95 @@ public final class Cutover {
       if (servedInPostgres != null) {
         awaitCacheComplete(generations, to, options.verifyTimeout(), options.force());
       }
-      // Compared first while both jobs run: a generation that differs is refused before anything
-      // is stopped, so readers of the live generation never see it freeze for a refused switch.
-      GenerationComparison before = compare(generations, from, to, options.verifyTimeout());
-      if (!before.clean()) {
-        say(before);
-        if (!options.force()) {
-          throw new IllegalStateException(
-              "cutover refused before stopping anything: generation "
-                  + to
-                  + " differs from "
-                  + from
-                  + " (above) with both jobs running; nothing was stopped or switched. Use"
-                  + " --force to switch anyway");
-        }
+      // Listening from before the first comparison: whatever changes from then on in either
+      // generation is what the comparison after the stop looks at again.
+      try (ChangedEntries changes = stores.changes(live, from, to)) {
+        return compareAndSwitch(live, next, options, generations, changes);
       }
-      control.uploadJar();
-      long stopping = System.nanoTime();
-      String savepoint =
-          control.stopWithSavepoint(
-              live, "the live job " + live + " (generation " + from + " freezes)");
-      GenerationComparison comparison;
-      int recompared = -1;
-      try {
-        Map<TopicPartition, Long> frozenAt = stores.endOffsets(live);
-        control.follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
-        // Equal before the stop: what is left are the last events on their way to Valkey. With
-        // --force, one look: the live generation is frozen now, so waiting changes nothing of it.
-        Duration timeout = options.force() ? Duration.ZERO : options.verifyTimeout();
-        if (changes.complete()) {
-          Set<String> changed = changes.keys();
-          recompared = changed.size();
-          session.say(
-              "comparing again the %,d entries of generation %d that changed since the first comparison …",
-              recompared, from);
-          comparison =
-              settle(
-                  timeout,
-                  () -> GenerationComparison.compareEntries(generations, from, to, changed),
-                  GenerationComparison::clean);
-        } else {
-          session.say("comparing every entry again (the changes could not be heard in full) …");
-          comparison = compare(generations, from, to, timeout);
-        }
-        say(comparison);
-        if (!comparison.clean() && !options.force()) {
-          throw new Refused(
-              "generation "
-                  + to
-                  + " differs from "
-                  + from
-                  + " (above). Use --force to switch anyway");
-        }
-        // The generation about to be served must not expire (it may be a retired one, back).
-        generations.restore(to);
-        generations.flipValkey(from, to);
-      } catch (RuntimeException e) {
-        // Readers stay on the live generation; it resumes once its job is back.
-        String restarted = control.restart(live, savepoint);
-        throw new IllegalStateException(
-            (e instanceof Refused ? "cutover refused: " : "cutover abandoned before the switch: ")
-                + e.getMessage()
-                + "; readers stay on generation "
-                + from
-                + ", its job restarted from the savepoint as "
-                + restarted,
-            e);
-      }
-      // Valkey serves the new generation from here on: record the switch before anything else can
-      // fail, so status and rollback know of it.
-      Duration frozen = Duration.ofNanos(System.nanoTime() - stopping);
-      new CutoverRecord(from, to, live.id(), savepoint, live.args(), Instant.now())
-          .save(generations.valkeyClient());
-      generations.flipPostgres(from, to);
-      int keys = generations.retire(from, options.grace());
-      int purged = generations.purgeExpired();
-      return new Result(
-          from,
-          to,
-          savepoint,
-          comparison,
-          keys,
-          generations.retiredUntil(from),
-          purged,
-          frozen,
-          recompared);
     }
   }
 
-  private void say(GenerationComparison comparison) {
-    StringWriter table = new StringWriter();
-    comparison.print(new PrintWriter(table));
-    table.toString().lines().forEach(line -> session.say("%s", line));
+  private Result compareAndSwitch(
+      TallyJob live,
+      TallyJob next,
+      Options options,
+      Generations generations,
+      ChangedEntries changes) {
+    JobControl control = session.control();
+    ReplayStores stores = session.stores();
+    int from = live.generation();
+    int to = next.generation();
+    // Compared first while both jobs run: a generation that differs is refused before anything
+    // is stopped, so readers of the live generation never see it freeze for a refused switch.
+    Verification verification = new Verification(session, generations, from, to);
+    GenerationComparison before = verification.beforeStop(options.verifyTimeout());
+    if (!before.clean() && !options.force()) {
+      throw new IllegalStateException(
+          "cutover refused before stopping anything: generation "
+              + to
+              + " differs from "
+              + from
+              + " (above) with both jobs running; nothing was stopped or switched. Use"
+              + " --force to switch anyway");
+    }
+    control.uploadJar();
+    long stopping = System.nanoTime();
+    String savepoint =
+        control.stopWithSavepoint(
+            live, "the live job " + live + " (generation " + from + " freezes)");
+    GenerationComparison comparison;
+    int recompared = -1;
+    try {
+      Map<TopicPartition, Long> frozenAt = stores.endOffsets(live);
+      control.follow(next.id(), next.topics(), Map.of(), () -> frozenAt, 0, false);
+      // Equal before the stop: what is left are the last events on their way to Valkey. With
+      // --force, one look: the live generation is frozen now, so waiting changes nothing of it.
+      Verification.Outcome after =
+          verification.afterStop(
+              before, changes, options.force() ? Duration.ZERO : options.verifyTimeout());
+      comparison = after.comparison();
+      recompared = after.recompared();
+      if (!comparison.clean() && !options.force()) {
+        throw new Refused(
+            "generation "
+                + to
+                + " differs from "
+                + from
+                + " (above). Use --force to switch anyway");
+      }
+      // The generation about to be served must not expire (it may be a retired one, back).
+      generations.retirement().restore(to);
+      generations.flipValkey(from, to);
+    } catch (RuntimeException e) {
+      // Readers stay on the live generation; it resumes once its job is back.
+      String restarted = control.restart(live, savepoint);
+      throw new IllegalStateException(
+          (e instanceof Refused ? "cutover refused: " : "cutover abandoned before the switch: ")
+              + e.getMessage()
+              + "; readers stay on generation "
+              + from
+              + ", its job restarted from the savepoint as "
+              + restarted,
+          e);
+    }
+    // Valkey serves the new generation from here on: record the switch before anything else can
+    // fail, so status and rollback know of it.
+    Duration frozen = Duration.ofNanos(System.nanoTime() - stopping);
+    new CutoverRecord(from, to, live.id(), savepoint, live.args(), Instant.now())
+        .save(generations.valkeyClient());
+    generations.flipPostgres(from, to);
+    int keys = generations.retirement().retire(from, options.grace());
+    int purged = generations.retirement().purgeExpired();
+    return new Result(
+        from,
+        to,
+        savepoint,
+        comparison,
+        keys,
+        generations.retirement().retiredUntil(from),
+        purged,
+        frozen,
+        recompared);
   }
 
   /**
@@ -222,7 +215,7 @@ public final class Cutover {
           "waiting for generation %d's Valkey cache to be complete (%d of %d tags unmarked) …",
           next, missing.size(), ViewKeys.TAGS);
       missing =
-          settle(
+          Verification.settle(
               timeout,
               () -> CacheWarmer.incompleteTags(generations.valkeyClient(), next),
               Set::isEmpty);
@@ -238,25 +231,6 @@ public final class Cutover {
               + "; run tally cache warm --generation "
               + next
               + " or use --force");
-    }
-  }
-
-  /** The last events read may still be on their way to Valkey: look again for a while. */
-  static GenerationComparison compare(
-      Generations generations, int live, int next, Duration timeout) {
-    return settle(
-        timeout,
-        () -> GenerationComparison.compare(generations, live, next),
-        GenerationComparison::clean);
-  }
-
-  private static <T> T settle(
-      Duration timeout, java.util.function.Supplier<T> look, java.util.function.Predicate<T> done) {
-    try {
-      return Poll.settle(timeout, Duration.ofSeconds(1), look, done);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
     }
   }
 }

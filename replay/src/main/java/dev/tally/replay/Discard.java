@@ -2,6 +2,7 @@ package dev.tally.replay;
 
 import dev.tally.common.replay.CutoverRecord;
 import dev.tally.common.replay.Generations;
+import dev.tally.common.replay.Retirement;
 import java.util.List;
 import java.util.Optional;
 
@@ -13,8 +14,17 @@ import java.util.Optional;
  */
 public final class Discard {
 
-  /** The jobs cancelled, the keys and rows deleted. */
-  public record Result(int generation, List<String> cancelledJobs, int valkeyKeys, int rows) {}
+  /**
+   * The jobs cancelled, the keys and rows deleted.
+   *
+   * @param rollbackForgotten the last cutover's record went too (it would roll back to this one)
+   */
+  public record Result(
+      int generation,
+      List<String> cancelledJobs,
+      int valkeyKeys,
+      int rows,
+      boolean rollbackForgotten) {}
 
   private final ReplaySession session;
 
@@ -39,12 +49,12 @@ public final class Discard {
       if (!force
           && last.isPresent()
           && last.get().from() == generation
-          && generations.retiredUntil(generation) != null) {
+          && generations.retirement().retiredUntil(generation) != null) {
         throw new IllegalStateException(
             "generation "
                 + generation
                 + " is the one the last cutover retired; tally replay rollback needs it until "
-                + generations.retiredUntil(generation)
+                + generations.retirement().retiredUntil(generation)
                 + ". Use --force to discard it anyway");
       }
       // Refuses the served generation before any job is touched.
@@ -58,12 +68,18 @@ public final class Discard {
         session.control().cancel(job);
       }
       session.say("deleting generation %d's Valkey keys and PostgreSQL rows …", generation);
-      Generations.Discarded deleted = generations.discard(generation);
+      Retirement.Discarded deleted = generations.retirement().discard(generation);
+      // A rollback to it would serve a generation that is gone.
+      boolean forgotten = last.isPresent() && last.get().from() == generation;
+      if (forgotten) {
+        CutoverRecord.delete(generations.valkeyClient());
+      }
       return new Result(
           generation,
           writers.stream().map(TallyJob::id).toList(),
           deleted.valkeyKeys(),
-          deleted.postgresRows());
+          deleted.postgresRows(),
+          forgotten);
     }
   }
 }

@@ -69,9 +69,12 @@ public final class ReplayStores {
     return new Generations(valkey(job), jdbcUrl, jdbcUser, System.getenv(Environment.PG_PASSWORD));
   }
 
-  /** The changes to {@code generation}'s entries from now on, in the job's Valkey. */
-  ChangedEntries changes(TallyJob job, int generation) {
-    return ChangedEntries.listen(valkey(job), generation);
+  /**
+   * The changes to the entries of {@code generation} and {@code other} from now on, in the job's
+   * Valkey, as {@code generation}'s keys.
+   */
+  ChangedEntries changes(TallyJob job, int generation, int other) {
+    return ChangedEntries.listen(valkey(job), generation, other);
   }
 
   /** The job's Valkey (null job: the settings'). */

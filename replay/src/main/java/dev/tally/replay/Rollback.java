@@ -37,7 +37,7 @@ public final class Rollback {
         throw new IllegalStateException(
             "the last cutover went to " + last.to() + " but readers are served " + served);
       }
-      if (generations.retiredUntil(last.from()) == null) {
+      if (generations.retirement().retiredUntil(last.from()) == null) {
         throw new IllegalStateException(
             "generation " + last.from() + " has expired (or was never retired); rebuild instead");
       }
@@ -56,7 +56,7 @@ public final class Rollback {
     TallyJob.requireRestartable(last.fromJob(), last.fromArgs(), "roll back");
     // Keep its keys from expiring while its job catches up.
     try (Generations generations = session.stores().generations(current)) {
-      generations.restore(previous);
+      generations.retirement().restore(previous);
     }
     session.say("restarting generation %d's job from %s …", previous, last.fromSavepoint());
     String restarted =

@@ -3,6 +3,7 @@ package dev.tally.replay;
 import dev.tally.common.replay.CutoverRecord;
 import dev.tally.common.replay.Generations;
 import dev.tally.common.replay.ReplayLease;
+import dev.tally.common.replay.Retirement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +38,7 @@ public final class Status {
       List<JobLag> jobs,
       CutoverRecord lastCutover,
       Instant lastKeptUntil,
-      List<Generations.Retired> retired) {
+      List<Retirement.Retired> retired) {
 
     /** The report as {@code tally replay status} prints it. */
     public List<String> lines() {
@@ -82,7 +83,7 @@ public final class Status {
                     ? "has expired (no rollback)"
                     : "kept until " + lastKeptUntil + " (rollback possible)"));
       }
-      for (Generations.Retired generation : retired) {
+      for (Retirement.Retired generation : retired) {
         lines.add(
             String.format(
                 "retired in PostgreSQL: generation %d, rows purged after %s",
@@ -130,8 +131,8 @@ public final class Status {
               ReplayLease.holder(generations.valkeyClient()),
               List.copyOf(lags),
               last,
-              last == null ? null : generations.retiredUntil(last.from()),
-              generations.retired()));
+              last == null ? null : generations.retirement().retiredUntil(last.from()),
+              generations.retirement().retired()));
     }
   }
 }

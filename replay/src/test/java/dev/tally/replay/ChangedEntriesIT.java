@@ -17,26 +17,37 @@ import org.junit.jupiter.api.Test;
 class ChangedEntriesIT {
 
   @Test
-  void hearsTheChangedEntriesOfItsGenerationStaysSubscribedWhileIdleAndSaysWhenCutOff()
+  void hearsTheChangedEntriesOfBothGenerationsStaysSubscribedWhileIdleAndSaysWhenCutOff()
       throws Exception {
     try (ValkeyServer valkey = ValkeyServer.start()) {
       ValkeyEndpoint endpoint = ValkeyEndpoint.parse(valkey.uri(), false, null);
       try (ValkeyViewStore first = new ValkeyViewStore(endpoint, 1, 100);
-          ValkeyViewStore second = new ValkeyViewStore(endpoint, 2, 100)) {
+          ValkeyViewStore second = new ValkeyViewStore(endpoint, 2, 100);
+          ValkeyViewStore third = new ValkeyViewStore(endpoint, 3, 100)) {
         first.apply(List.of(score("before", 1))); // before listening: not heard
-        try (ChangedEntries changes = ChangedEntries.listen(endpoint, 1)) {
+        try (ChangedEntries changes = ChangedEntries.listen(endpoint, 1, 2)) {
           first.apply(List.of(score("u1", 1), score("u2", 1)));
           first.apply(List.of(score("u1", 1))); // the same version again: no change, no message
-          second.apply(List.of(score("u3", 1))); // another generation's
+          second.apply(List.of(score("u3", 1))); // the other generation's: as generation 1's key
+          third.apply(List.of(score("u5", 1))); // neither's
           Poll.until(
-              "the two changes of generation 1",
+              "the three changes of generations 1 and 2",
               Duration.ofSeconds(10),
               Duration.ofMillis(20),
-              () -> changes.keys().size() == 2 ? true : null,
+              () -> changes.keys().size() == 3 ? true : null,
               () -> changes.keys().toString());
           assertThat(changes.keys())
               .containsExactlyInAnyOrder(
-                  ViewKeys.entry(1, "user_score", "u1"), ViewKeys.entry(1, "user_score", "u2"));
+                  ViewKeys.entry(1, "user_score", "u1"),
+                  ViewKeys.entry(1, "user_score", "u2"),
+                  ViewKeys.entry(1, "user_score", "u3"));
+
+          // Once the writer's call returned, the barrier leaves nothing on its way: no polling.
+          for (int i = 0; i < 50; i++) {
+            first.apply(List.of(score("b" + i, 1)));
+            assertThat(changes.heardAllPublished(Duration.ofSeconds(5))).isTrue();
+            assertThat(changes.keys()).contains(ViewKeys.entry(1, "user_score", "b" + i));
+          }
 
           // Idle for longer than a silent server is tolerated: the pings keep it heard from.
           Thread.sleep(7_000);
@@ -46,7 +57,7 @@ class ChangedEntriesIT {
               "the change after the idle time",
               Duration.ofSeconds(10),
               Duration.ofMillis(20),
-              () -> changes.keys().size() == 3 ? true : null,
+              () -> changes.keys().size() == 54 ? true : null,
               () -> changes.keys().toString());
           assertThat(changes.complete()).as("nothing missed while idle").isTrue();
 
@@ -56,6 +67,9 @@ class ChangedEntriesIT {
               Duration.ofSeconds(20),
               Duration.ofMillis(50),
               () -> changes.complete() ? null : true);
+          assertThat(changes.heardAllPublished(Duration.ofSeconds(1)))
+              .as("no barrier through a cut-off subscription")
+              .isFalse();
         }
       }
     }

@@ -14,13 +14,14 @@ import java.util.Map;
  * read), published as named global job parameters ({@code tally.option.<option>}, Flink REST {@code
  * /jobs/<id>/config}) so its tools read what the job runs with instead of re-parsing its command
  * line with defaults of their own. Secrets are never among them: the Valkey URL is published
- * without its password, PostgreSQL's password not at all. The raw arguments ({@link JobArguments})
- * are published beside them, for restarting the job with a few changed.
+ * without its password, PostgreSQL's password not at all (the job refuses a JDBC URL that carries
+ * one). The raw arguments ({@link JobArguments}) are published beside them, for restarting the job
+ * with a few changed.
  *
  * @param kafkaProperties the Kafka properties the job's sources use (its properties file's, then
  *     the inline ones over them) without those that carry a secret
  * @param valkeyUrl {@code redis[s]://[user@]host:port[,…]}, no password
- * @param jdbcUrl null when the job writes no PostgreSQL copy
+ * @param jdbcUrl null when the job writes no PostgreSQL copy; never with a password parameter
  * @param parallelism the job's default parallelism as resolved on the cluster
  * @param redacted what the job was given inline that its published arguments redact (Kafka property
  *     keys, {@code --valkey password}): a job with any cannot be restarted from them

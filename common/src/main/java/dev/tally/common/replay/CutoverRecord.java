@@ -41,6 +41,11 @@ public record CutoverRecord(
     valkey.hset(KEY, fields);
   }
 
+  /** Forgets the recorded cutover: nothing is left to roll back to. */
+  public static void delete(UnifiedJedis valkey) {
+    valkey.del(KEY);
+  }
+
   /**
    * The recorded cutover, if any.
    *

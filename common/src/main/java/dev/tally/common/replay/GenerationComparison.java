@@ -1,5 +1,6 @@
 package dev.tally.common.replay;
 
+import dev.tally.common.views.PipelinedReads;
 import dev.tally.common.views.ValkeyViewStore;
 import dev.tally.common.views.ViewCatalog;
 import dev.tally.common.views.ViewKeys;
@@ -127,8 +128,10 @@ public final class GenerationComparison {
       }
     }
     List<String> mapped = liveEntries.stream().map(key -> result.inNext(key)).toList();
-    List<Map<String, String>> liveValues = generations.hashes(liveEntries);
-    List<Map<String, String>> nextValues = generations.hashes(mapped);
+    List<Map<String, String>> liveValues =
+        PipelinedReads.hashes(generations.valkeyClient(), liveEntries);
+    List<Map<String, String>> nextValues =
+        PipelinedReads.hashes(generations.valkeyClient(), mapped);
     Set<String> nextSeen = new HashSet<>();
     for (int i = 0; i < liveEntries.size(); i++) {
       String key = liveEntries.get(i);
@@ -165,9 +168,10 @@ public final class GenerationComparison {
         }
       }
     }
-    List<List<String>> liveMembers = generations.members(liveRanks);
+    List<List<String>> liveMembers = PipelinedReads.members(generations.valkeyClient(), liveRanks);
     List<List<String>> nextMembers =
-        generations.members(liveRanks.stream().map(result::inNext).toList());
+        PipelinedReads.members(
+            generations.valkeyClient(), liveRanks.stream().map(result::inNext).toList());
     for (int i = 0; i < liveRanks.size(); i++) {
       ViewCounts counts = result.counts(viewOf(liveRanks.get(i)));
       counts.rankings++;

@@ -4,7 +4,6 @@ import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.common.views.ValkeyScan;
 import dev.tally.common.views.ViewKeys;
 import io.valkey.AbstractPipeline;
-import io.valkey.Response;
 import io.valkey.UnifiedJedis;
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,18 +13,15 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * The view generations in both stores: which one readers are served, switching it atomically (one
- * Lua call in Valkey, one transaction in PostgreSQL), and retiring an old generation (its keys
- * expire after a grace period, its rows are purged after it) or bringing it back for a rollback.
+ * Lua call in Valkey, one transaction in PostgreSQL), and what each holds. What happens to the ones
+ * no longer served is {@link Retirement}'s.
  *
  * <p>Valkey's pointer is {@code tally:generation}; PostgreSQL's is {@code view_generation}. See
  * docs/views.md and docs/runbook.md.
@@ -39,9 +35,7 @@ public final class Generations implements AutoCloseable {
   private final String jdbcUrl;
   private final String jdbcUser;
   private final String jdbcPassword;
-
-  /** A retired generation: until when it can be brought back. */
-  public record Retired(int generation, Instant expiresAt) {}
+  private final Retirement retirement = new Retirement(this);
 
   /**
    * @param jdbcUrl null when the views have no PostgreSQL copy
@@ -192,145 +186,9 @@ public final class Generations implements AutoCloseable {
     return keys;
   }
 
-  /**
-   * Takes a generation out of service: its Valkey keys expire after {@code grace}, and PostgreSQL
-   * records when its rows may be purged. Returns the number of Valkey keys.
-   */
-  public int retire(int generation, Duration grace) {
-    Set<String> keys = keys(generation);
-    long ms = grace.toMillis();
-    forEachBatch(keys, (pipeline, key) -> pipeline.pexpire(key, ms));
-    valkey.psetex(retiredMarker(generation), ms, Instant.now().plus(grace).toString());
-    if (jdbcUrl != null) {
-      sql(
-          connection -> {
-            try (PreparedStatement insert =
-                connection.prepareStatement(
-                    "INSERT INTO retired_generation (generation, expires_at) VALUES (?, ?)"
-                        + " ON CONFLICT (generation) DO UPDATE SET retired_at = now(), expires_at = excluded.expires_at")) {
-              insert.setInt(1, generation);
-              insert.setTimestamp(2, java.sql.Timestamp.from(Instant.now().plus(grace)));
-              return insert.executeUpdate();
-            }
-          });
-    }
-    return keys.size();
-  }
-
-  /** What {@link #discard} deleted. */
-  public record Discarded(int valkeyKeys, int postgresRows) {}
-
-  /**
-   * Deletes a generation that is not served: its Valkey keys and retirement marker, its PostgreSQL
-   * rows and retirement record (one transaction, which deletes nothing should PostgreSQL serve it
-   * by then). Refused for the generation either store serves.
-   */
-  public Discarded discard(int generation) {
-    Integer servedInPostgres = servedInPostgres();
-    if (servedInValkey() == generation
-        || (servedInPostgres != null && servedInPostgres == generation)) {
-      throw new IllegalStateException(
-          "generation " + generation + " is served to readers: it cannot be discarded");
-    }
-    Set<String> keys = keys(generation);
-    forEachBatch(keys, AbstractPipeline::del);
-    valkey.del(retiredMarker(generation));
-    int rows = 0;
-    if (jdbcUrl != null) {
-      rows =
-          sql(
-              connection -> {
-                connection.setAutoCommit(false);
-                int deleted;
-                try (PreparedStatement rowsOf =
-                        connection.prepareStatement(
-                            "DELETE FROM view_partial WHERE generation = ?"
-                                + " AND generation <> (SELECT current FROM view_generation)");
-                    PreparedStatement retirement =
-                        connection.prepareStatement(
-                            "DELETE FROM retired_generation WHERE generation = ?")) {
-                  rowsOf.setInt(1, generation);
-                  deleted = rowsOf.executeUpdate();
-                  retirement.setInt(1, generation);
-                  retirement.executeUpdate();
-                }
-                connection.commit();
-                return deleted;
-              });
-    }
-    return new Discarded(keys.size(), rows);
-  }
-
-  /** Brings a retired generation back into service: its keys no longer expire. */
-  public int restore(int generation) {
-    Set<String> keys = keys(generation);
-    forEachBatch(keys, AbstractPipeline::persist);
-    valkey.del(retiredMarker(generation));
-    if (jdbcUrl != null) {
-      sql(
-          connection -> {
-            try (PreparedStatement delete =
-                connection.prepareStatement(
-                    "DELETE FROM retired_generation WHERE generation = ?")) {
-              delete.setInt(1, generation);
-              return delete.executeUpdate();
-            }
-          });
-    }
-    return keys.size();
-  }
-
-  /** When a retired generation's Valkey keys expire; null when it is not retired (or expired). */
-  public Instant retiredUntil(int generation) {
-    String marker = valkey.get(retiredMarker(generation));
-    return marker == null ? null : Instant.parse(marker);
-  }
-
-  /** Retired generations PostgreSQL knows of (empty without PostgreSQL). */
-  public List<Retired> retired() {
-    if (jdbcUrl == null) {
-      return List.of();
-    }
-    return sql(
-        connection -> {
-          List<Retired> retired = new ArrayList<>();
-          try (ResultSet rows =
-              connection
-                  .createStatement()
-                  .executeQuery(
-                      "SELECT generation, expires_at FROM retired_generation ORDER BY generation")) {
-            while (rows.next()) {
-              retired.add(new Retired(rows.getInt(1), rows.getTimestamp(2).toInstant()));
-            }
-          }
-          return retired;
-        });
-  }
-
-  /**
-   * Deletes the PostgreSQL rows of retired generations whose grace period is over (never the served
-   * one). Returns the rows deleted.
-   */
-  public int purgeExpired() {
-    if (jdbcUrl == null) {
-      return 0;
-    }
-    return sql(
-        connection -> {
-          connection.setAutoCommit(false);
-          int deleted;
-          try (var statement = connection.createStatement()) {
-            deleted =
-                statement.executeUpdate(
-                    "DELETE FROM view_partial WHERE generation IN (SELECT generation FROM retired_generation"
-                        + " WHERE expires_at <= now()) AND generation <> (SELECT current FROM view_generation)");
-            statement.executeUpdate(
-                "DELETE FROM retired_generation WHERE expires_at <= now()"
-                    + " AND generation <> (SELECT current FROM view_generation)");
-          }
-          connection.commit();
-          return deleted;
-        });
+  /** Retiring, restoring, discarding and purging generations that are not served. */
+  public Retirement retirement() {
+    return retirement;
   }
 
   /** The underlying Valkey client, for the few reads and writes this class does not wrap. */
@@ -338,15 +196,16 @@ public final class Generations implements AutoCloseable {
     return valkey;
   }
 
-  static String retiredMarker(int generation) {
-    return "tally:generation:" + generation + ":retired";
+  /** Whether the views have a PostgreSQL copy. */
+  boolean hasPostgres() {
+    return jdbcUrl != null;
   }
 
-  private interface KeyCall {
+  interface KeyCall {
     void call(AbstractPipeline pipeline, String key);
   }
 
-  private void forEachBatch(Set<String> keys, KeyCall call) {
+  void forEachBatch(Set<String> keys, KeyCall call) {
     List<String> batch = new ArrayList<>(BATCH);
     for (String key : keys) {
       batch.add(key);
@@ -370,11 +229,11 @@ public final class Generations implements AutoCloseable {
     }
   }
 
-  private interface SqlWork<T> {
+  interface SqlWork<T> {
     T run(java.sql.Connection connection) throws SQLException;
   }
 
-  private <T> T sql(SqlWork<T> work) {
+  <T> T sql(SqlWork<T> work) {
     try (java.sql.Connection connection =
         DriverManager.getConnection(jdbcUrl, jdbcUser, jdbcPassword)) {
       return work.run(connection);
@@ -397,35 +256,5 @@ public final class Generations implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-  }
-
-  /** For the comparison: the served fields and version of many hashes, pipelined. */
-  List<Map<String, String>> hashes(List<String> keys) {
-    List<Map<String, String>> values = new ArrayList<>(keys.size());
-    for (int from = 0; from < keys.size(); from += BATCH) {
-      List<String> batch = keys.subList(from, Math.min(keys.size(), from + BATCH));
-      List<Response<Map<String, String>>> responses = new ArrayList<>(batch.size());
-      try (AbstractPipeline pipeline = valkey.pipelined()) {
-        batch.forEach(key -> responses.add(pipeline.hgetAll(key)));
-        pipeline.sync();
-      }
-      responses.forEach(response -> values.add(response.get()));
-    }
-    return values;
-  }
-
-  /** For the comparison: the members of many sorted sets, pipelined. */
-  List<List<String>> members(List<String> keys) {
-    List<List<String>> values = new ArrayList<>(keys.size());
-    for (int from = 0; from < keys.size(); from += BATCH) {
-      List<String> batch = keys.subList(from, Math.min(keys.size(), from + BATCH));
-      List<Response<List<String>>> responses = new ArrayList<>(batch.size());
-      try (AbstractPipeline pipeline = valkey.pipelined()) {
-        batch.forEach(key -> responses.add(pipeline.zrange(key, 0, -1)));
-        pipeline.sync();
-      }
-      responses.forEach(response -> values.add(response.get()));
-    }
-    return values;
   }
 }

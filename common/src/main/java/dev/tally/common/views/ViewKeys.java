@@ -153,6 +153,11 @@ public final class ViewKeys {
     }
     String view = rest.substring(0, colon);
     String name = rest.substring(colon + 1);
+    // Only a ranked view has rankings, and a set (a hunt) never holds the key separator: an
+    // entry key that merely ends in ":rank" (a user named so) stays an entry.
+    if (!rankedView(view) || name.indexOf(ViewCatalog.KEY_SEPARATOR) >= 0) {
+      return new Key(tag, generation, Kind.ENTRY, view, name);
+    }
     if (name.endsWith(RANK_SUFFIX + CACHE_SUFFIX)) {
       return new Key(
           tag,
@@ -172,9 +177,21 @@ public final class ViewKeys {
     return new Key(tag, generation, Kind.ENTRY, view, name);
   }
 
-  /** The SCAN pattern matching every key of a generation. */
+  private static boolean rankedView(String view) {
+    for (ViewCatalog known : ViewCatalog.values()) {
+      if (known.id().equals(view)) {
+        return known.ranked();
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The SCAN pattern matching every key of a generation, and no other generation's: the tag is two
+   * digits, so an entry key holding {@code }:g<gen>:} cannot match it.
+   */
   public static String scanPattern(int generation) {
-    return "tally:{*}:g" + generation + ":*";
+    return "tally:{[0-9][0-9]}:g" + generation + ":*";
   }
 
   /** The same key in another generation (only its {@code g<gen>} part differs). */

@@ -72,6 +72,9 @@ class GenerationsIT {
     jedis.hset(entry, Map.of("points", "10", "_v", "1"));
     String other = ViewKeys.entry(2, "user_score", "user-1");
     jedis.hset(other, Map.of("points", "10", "_v", "1"));
+    // Another generation's entry whose key holds what a generation-1 key holds after its tag.
+    String lookalike = ViewKeys.entry(2, "user_score", "x}:g1:user_score:y");
+    jedis.hset(lookalike, Map.of("points", "10", "_v", "1"));
     try (Connection connection = schema.connect()) {
       connection
           .createStatement()
@@ -80,23 +83,27 @@ class GenerationsIT {
                   + " VALUES (1, 'user_score', 'user-1', 'live/p0', 1, 'sum:points=10', '{\"points\": 10}', '{\"points\": \"sum\"}')");
     }
 
-    assertThat(generations.retire(1, Duration.ofHours(1))).isEqualTo(1);
+    assertThat(generations.retirement().retire(1, Duration.ofHours(1))).isEqualTo(1);
     assertThat(jedis.pttl(entry)).isBetween(1L, Duration.ofHours(1).toMillis());
     assertThat(jedis.pttl(other)).as("another generation is untouched").isEqualTo(-1L);
-    assertThat(generations.retiredUntil(1)).isNotNull();
-    assertThat(generations.retired())
-        .extracting(Generations.Retired::generation)
+    assertThat(jedis.pttl(lookalike)).as("even when its key looks like one").isEqualTo(-1L);
+    assertThat(generations.keys(1)).containsExactly(entry);
+    assertThat(generations.retirement().retiredUntil(1)).isNotNull();
+    assertThat(generations.retirement().retired())
+        .extracting(Retirement.Retired::generation)
         .containsExactly(1);
 
-    generations.restore(1);
+    generations.retirement().restore(1);
     assertThat(jedis.pttl(entry)).isEqualTo(-1L);
-    assertThat(generations.retiredUntil(1)).isNull();
-    assertThat(generations.retired()).isEmpty();
+    assertThat(generations.retirement().retiredUntil(1)).isNull();
+    assertThat(generations.retirement().retired()).isEmpty();
 
     generations.flip(1, 2);
-    generations.retire(1, Duration.ofMillis(1));
+    generations.retirement().retire(1, Duration.ofMillis(1));
     Thread.sleep(50);
-    assertThat(generations.purgeExpired()).as("rows of generation 1 purged").isEqualTo(1);
+    assertThat(generations.retirement().purgeExpired())
+        .as("rows of generation 1 purged")
+        .isEqualTo(1);
     try (Connection connection = schema.connect();
         ResultSet rows =
             connection.createStatement().executeQuery("SELECT count(*) FROM view_partial")) {

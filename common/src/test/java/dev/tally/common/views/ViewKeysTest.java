@@ -54,7 +54,17 @@ class ViewKeysTest {
     assertThat(ViewKeys.inGeneration(entry, 3)).isEqualTo(ViewKeys.entry(3, "activity", activity));
     assertThat(ViewKeys.inGeneration(ViewKeys.rank(12, "leaderboard", "h"), 100))
         .isEqualTo(ViewKeys.rank(100, "leaderboard", "h"));
-    assertThat(ViewKeys.scanPattern(4)).isEqualTo("tally:{*}:g4:*");
+    // An entry key that ends like a ranking stays an entry: in an unranked view, and in a ranked
+    // one where the part before ":rank" holds the separator (no set does).
+    assertThat(ViewKeys.parse(ViewKeys.entry(1, "user_score", "eve:rank")))
+        .extracting(ViewKeys.Key::kind, ViewKeys.Key::name)
+        .containsExactly(ViewKeys.Kind.ENTRY, "eve:rank");
+    assertThat(ViewKeys.parse(ViewKeys.entry(1, "user_score", "eve:rank:cache")).kind())
+        .isEqualTo(ViewKeys.Kind.ENTRY);
+    String rankLike = ViewCatalog.leaderboardKey("hunt-3", "eve:rank");
+    assertThat(ViewKeys.parse(ViewKeys.rankedEntry(1, "leaderboard", "hunt-3", rankLike)))
+        .extracting(ViewKeys.Key::kind, ViewKeys.Key::name)
+        .containsExactly(ViewKeys.Kind.ENTRY, rankLike);
 
     assertThatThrownBy(() -> ViewKeys.parse("tally:generation"))
         .hasMessageContaining("is not a key of a view generation");

@@ -333,6 +333,29 @@ public final class ProjectionOptions {
   java.util.Map<String, Integer> maxRecordsPerSecond = new java.util.LinkedHashMap<>();
 
   /**
+   * A JDBC URL is published with the job's arguments and options: a password in it (e.g. {@code
+   * ?password=…}) would be shown by the Flink UI and REST API.
+   */
+  private static void requireNoSecretIn(String jdbcUrl) {
+    int query = jdbcUrl == null ? -1 : jdbcUrl.indexOf('?');
+    if (query < 0) {
+      return;
+    }
+    for (String parameter : jdbcUrl.substring(query + 1).split("&")) {
+      String name =
+          parameter.contains("=") ? parameter.substring(0, parameter.indexOf('=')) : parameter;
+      if (dev.tally.common.flink.JobArguments.isSecretKey(name)) {
+        throw new IllegalArgumentException(
+            ProjectionContract.JDBC_URL
+                + " must not carry a secret ("
+                + name
+                + "): the job publishes its URL; give the password by --jdbc-password-file or $"
+                + PG_PASSWORD_ENV);
+      }
+    }
+  }
+
+  /**
    * Parses and validates the arguments. Empty when only help or the version was asked for (and
    * printed).
    *
@@ -362,6 +385,7 @@ public final class ProjectionOptions {
   }
 
   ProjectionConfig toConfig() {
+    requireNoSecretIn(jdbcUrl);
     List<Lane> laneList = new ArrayList<>();
     for (String lane : lanes) {
       Lane parsed = Lane.parse(lane);

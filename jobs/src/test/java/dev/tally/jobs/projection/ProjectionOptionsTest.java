@@ -170,6 +170,20 @@ class ProjectionOptionsTest {
   }
 
   @Test
+  void aJdbcUrlCarryingAPasswordIsRefusedForItIsPublished() {
+    assertThatThrownBy(
+            () -> parse("--jdbc-url", "jdbc:postgresql://db:5432/tally?ssl=true&password=hunter2"))
+        .hasMessageContaining("--jdbc-url must not carry a secret (password)")
+        .hasMessageContaining("--jdbc-password-file");
+    assertThat(
+            parse("--jdbc-url", "jdbc:postgresql://db:5432/tally?ssl=true")
+                .orElseThrow()
+                .stores()
+                .jdbcUrl())
+        .isEqualTo("jdbc:postgresql://db:5432/tally?ssl=true");
+  }
+
+  @Test
   void helpPrintsUsageAndStartsNoJob() {
     StringWriter out = new StringWriter();
 

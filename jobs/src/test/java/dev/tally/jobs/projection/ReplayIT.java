@@ -183,6 +183,14 @@ class ReplayIT {
               .as("restored: no expiry")
               .isEqualTo(-1L);
         }
+        // Generation 2, retired by the rollback, is what a rollback would go back to: discarding
+        // it is refused, and once forced the record of that cutover goes with it.
+        world.cliFails("replay", "discard", "--generation", "2");
+        assertThat(world.lastError).contains("tally replay rollback needs it until");
+        assertThat(world.cli("replay", "discard", "--generation", "2", "--force"))
+            .contains("the last cutover's record is deleted: no rollback to generation 2");
+        world.cliFails("replay", "rollback");
+        assertThat(world.lastError).contains("no cutover recorded");
       } finally {
         reader.stop.set(true);
         readerThread.join();
