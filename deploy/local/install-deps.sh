@@ -7,7 +7,8 @@
 #   - Prometheus and promtool (Debian's prometheus package: the local stack scrapes the job with
 #     it; the tests check the alert rules with promtool),
 #   - the PostgreSQL and Redis exporters for Prometheus (Debian's prometheus-postgres-exporter and
-#     prometheus-redis-exporter: the local stack's Prometheus scrapes PostgreSQL and Valkey too).
+#     prometheus-redis-exporter: the local stack's Prometheus scrapes PostgreSQL and Valkey too),
+#   - wrk (make bench's serving phase loads tally serve with it).
 # Does nothing when all are present. Uses sudo when not run as root.
 set -euo pipefail
 
@@ -24,10 +25,11 @@ have_exporters() {
   command -v prometheus-postgres-exporter >/dev/null 2>&1 \
     && command -v prometheus-redis-exporter >/dev/null 2>&1
 }
+have_wrk() { command -v wrk >/dev/null 2>&1; }
 valkey_version() { valkey-server --version | sed -E 's/.* v=([^ ]+).*/\1/'; }
 
-if have_valkey && have_postgres && have_curl && have_prometheus && have_exporters; then
-  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl, openssl, Prometheus and its exporters present; nothing to install"
+if have_valkey && have_postgres && have_curl && have_prometheus && have_exporters && have_wrk; then
+  echo "deps: valkey-server $(valkey_version), PostgreSQL, curl, openssl, Prometheus and its exporters, wrk present; nothing to install"
   exit 0
 fi
 
@@ -64,6 +66,11 @@ if ! have_curl; then
   $SUDO apt-get install -y -qq curl openssl
 fi
 
+if ! have_wrk; then
+  echo "deps: installing wrk (make bench's serving phase)"
+  $SUDO apt-get install -y -qq wrk
+fi
+
 if ! have_prometheus; then
   echo "deps: installing prometheus (with promtool)"
   $SUDO apt-get install -y -qq --no-install-recommends prometheus
@@ -87,5 +94,5 @@ if ! have_exporters; then
   fi
 fi
 
-have_valkey && have_postgres && have_curl && have_prometheus && have_exporters
+have_valkey && have_postgres && have_curl && have_prometheus && have_exporters && have_wrk
 echo "deps: ready (valkey-server $(valkey_version))"

@@ -13,6 +13,7 @@ import dev.tally.common.kafka.EventTopics;
 import dev.tally.common.kafka.TopicApplier;
 import dev.tally.common.replay.Position;
 import dev.tally.common.replay.PositionResolver;
+import dev.tally.common.views.ValkeyEndpoint;
 import dev.tally.replay.Rebuild;
 import dev.tally.replay.ReplaySession;
 import dev.tally.replay.ReplaySettings;
@@ -57,20 +58,22 @@ public final class BenchMain implements Callable<Integer> {
 
   /** The sizes of a run; every one can be overridden. */
   enum Profile {
-    FULL(5_000_000, 500_000, 60, 1_000_000),
-    QUICK(300_000, 50_000, 15, 100_000),
-    LADDER(2_000_000, 500_000, 0, 0);
+    FULL(5_000_000, 500_000, 60, 1_000_000, 20),
+    QUICK(300_000, 50_000, 15, 100_000, 5),
+    LADDER(2_000_000, 500_000, 0, 0, 0);
 
     final long events;
     final int users;
     final int latencySeconds;
     final long p2Backlog;
+    final int serveSeconds;
 
-    Profile(long events, int users, int latencySeconds, long p2Backlog) {
+    Profile(long events, int users, int latencySeconds, long p2Backlog, int serveSeconds) {
       this.events = events;
       this.users = users;
       this.latencySeconds = latencySeconds;
       this.p2Backlog = p2Backlog;
+      this.serveSeconds = serveSeconds;
     }
   }
 
@@ -89,6 +92,28 @@ public final class BenchMain implements Callable<Integer> {
           "Ladder rungs to run after the read limit: floor, shuffle, project, fold, full (default:"
               + " floor; the ladder profile: all).")
   List<String> rungs;
+
+  @Option(
+      names = "--serve-seconds",
+      description =
+          "Seconds per load of the serving phase (tally serve under wrk: entry gets, leaderboard"
+              + " tops, near cache on and off; default: the profile's; 0 = skip the phase).")
+  Integer serveSeconds;
+
+  @Option(
+      names = "--serve-rates",
+      split = ",",
+      defaultValue = "10000,2000",
+      description =
+          "Requests/s of the serving phase's entry gets and leaderboard top-10s (default:"
+              + " ${DEFAULT-VALUE}).")
+  List<Integer> serveRates;
+
+  @Option(
+      names = "--near-cache-size",
+      defaultValue = "100000",
+      description = "The serving phase's near cache, in entries (default: ${DEFAULT-VALUE}).")
+  long nearCacheSize;
 
   @Option(names = "--events", description = "Preloaded events (default: the profile's).")
   Long events;
@@ -523,6 +548,35 @@ public final class BenchMain implements Callable<Integer> {
       result.put("cost", cost);
       out.printf("  cost: %s%n", cost);
 
+      // The serving phase: the catch-up's views (generation 1, every user) read over HTTP while
+      // nothing writes them.
+      List<ServeRun.Result> serving = List.of();
+      int serveFor = serveSeconds != null ? serveSeconds : sizes.serveSeconds;
+      if (serveFor > 0 && !ServeRun.wrkInstalled()) {
+        step("Serving: skipped, wrk is not installed (make deps installs it)");
+      } else if (serveFor > 0) {
+        if (serveRates.size() != 2 || serveRates.get(0) < 1 || serveRates.get(1) < 1) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this),
+              "--serve-rates takes two rates above 0 (entry gets, tops), got " + serveRates);
+        }
+        step(
+            "Serving: tally serve under wrk, %d s per load after as long a warm-up: entry gets of"
+                + " Zipf users at %,d/s, top-10s of Zipf hunts at %,d/s; near cache %,d entries,"
+                + " then off",
+            serveFor, serveRates.get(0), serveRates.get(1), nearCacheSize);
+        serving =
+            new ServeRun(ValkeyEndpoint.parse(valkey, false, null), jdbcUrl, out)
+                .run(
+                    userCount,
+                    hunts,
+                    serveRates.get(0),
+                    serveRates.get(1),
+                    serveFor,
+                    nearCacheSize);
+      }
+      result.put("serving", serving);
+
       // 3. Latency at fixed rates.
       step(
           "Latency: a live job (generation 2) from latest, warmed up %d s; producer at %s events/s,"
@@ -601,6 +655,7 @@ public final class BenchMain implements Callable<Integer> {
       result.put("timeline", timeline);
       Report report = new Report(results, markdown);
       Path json = report.write(runId, result, timeline, latency);
+      report.writeServing(result, serving);
       step(
           "Wrote %s, %s and a row in %s", json, json.toString().replace(".json", ".png"), markdown);
       return 0;

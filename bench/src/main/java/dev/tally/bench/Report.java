@@ -32,6 +32,12 @@ final class Report {
       "| date (UTC) | command | events | floor ev/s | shuffle ev/s | project ev/s | fold ev/s | full ev/s | full / floor |\n"
           + "|---|---|---|---|---|---|---|---|---|";
 
+  static final String SERVING_MARKER =
+      "<!-- serving rows: make bench appends below this line (its serving phase) -->";
+  static final String SERVING_HEADER =
+      "| date (UTC) | command | load | near cache | target req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | max ms | hit rate | not 2xx |\n"
+          + "|---|---|---|---|---|---|---|---|---|---|---|---|";
+
   private final Path results;
   private final Path markdown;
 
@@ -120,6 +126,33 @@ final class Report {
             : "—");
     cells.add("");
     insertRow(LADDER_MARKER, LADDER_HEADER, String.join(" | ", cells).trim());
+  }
+
+  /** The serving phase's loads: a row each in BENCHMARKS.md's serving table. */
+  void writeServing(Map<String, Object> result, List<ServeRun.Result> serving) throws IOException {
+    // Inserted at the top: the last load first would reverse them, so insert them backwards.
+    for (int i = serving.size() - 1; i >= 0; i--) {
+      ServeRun.Result run = serving.get(i);
+      List<String> cells = new ArrayList<>();
+      cells.add("");
+      cells.add(result.get("date").toString().substring(0, 16).replace('T', ' '));
+      cells.add(result.get("command").toString());
+      cells.add(run.load().equals("top") ? "leaderboard top-10" : "entry gets");
+      cells.add(run.nearCache() ? "on" : "off");
+      cells.add(String.format("%,d", run.targetRate()));
+      cells.add(thousands(run.achievedRate()));
+      cells.add(String.format("%.2f", run.p50Ms()));
+      cells.add(String.format("%.2f", run.p99Ms()));
+      cells.add(String.format("%.2f", run.p999Ms()));
+      cells.add(String.format("%.1f", run.maxMs()));
+      cells.add(
+          Double.isNaN(run.nearCacheHitRate())
+              ? "—"
+              : String.format("%.1f %%", 100 * run.nearCacheHitRate()));
+      cells.add(String.format("%,d", run.non2xx()));
+      cells.add("");
+      insertRow(SERVING_MARKER, SERVING_HEADER, String.join(" | ", cells).trim());
+    }
   }
 
   /** Adds a row at the top of the table under {@code marker}, creating the table if missing. */

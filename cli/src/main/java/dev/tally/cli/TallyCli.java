@@ -78,6 +78,18 @@ public final class TallyCli {
                         ? " (no broker answered in time: is the cluster at --bootstrap-servers"
                             + " up and reachable?)"
                         : ""));
+          } else if (exception instanceof io.valkey.exceptions.JedisException) {
+            // Valkey unreachable, or refusing the client (no or wrong credentials, ACL).
+            err.println(
+                cmd.getCommandSpec().qualifiedName()
+                    + ": error: Valkey: "
+                    + exception.getMessage()
+                    + (exception instanceof io.valkey.exceptions.JedisAccessControlException
+                            || String.valueOf(exception.getMessage()).startsWith("NOAUTH")
+                        ? " (give the user and password: redis://user:password@host:port or $"
+                            + dev.tally.common.Environment.VALKEY_PASSWORD
+                            + "; on the local stack: eval \"$(deploy/local/stack.sh env)\")"
+                        : ""));
           } else if (exception instanceof IllegalStateException
               || exception instanceof FlinkRestClient.FlinkRestException) {
             err.println(

@@ -4,7 +4,10 @@
 -- KEYS: for update i, KEYS[3i-2] is the entry hash, KEYS[3i-1] the sorted set it ranks in and
 --       KEYS[3i] that set's cached rendering, which a change invalidates (both the entry key
 --       again when it ranks nowhere). All keys of one call share a hash tag.
--- ARGV[1]: the invalidation channel. Then, update after update:
+-- ARGV[1]: the invalidation channel. ARGV[2]: the generation the keys are of, to announce changes
+--   only while readers are served it (tally:generation, absent = 1) or a tool listens to it
+--   (tally:announce:g<gen> exists, e.g. a cutover comparing it); "" to announce always (a cluster,
+--   where those keys live in other slots). Then, update after update:
 --   writer    who wrote this partial (a job and its lane): partials of different writers merge
 --   version   this writer's version of the entry: applied only when greater than the stored one
 --   rank      "field|member" to rank the merged entry in its sorted set by field, or ""
@@ -108,12 +111,17 @@ local function pick(op, current, value)
 end
 
 local channel = ARGV[1]
+local announce = true
+if ARGV[2] ~= '' then
+  announce = (redis.call('GET', 'tally:generation') or '1') == ARGV[2]
+    or redis.call('EXISTS', 'tally:announce:g' .. ARGV[2]) == 1
+end
 local applied = 0
 local changed = {}
 -- Rankings whose cached rendering this call already deleted: once per call is enough (the call is
 -- atomic), and a batch holds many entries of the same hot ranking.
 local invalidated = {}
-local a = 2
+local a = 3
 
 for i = 1, #KEYS / 3 do
   local entry = KEYS[3 * i - 2]
@@ -174,7 +182,7 @@ for i = 1, #KEYS / 3 do
   a = first + 3 * n
 end
 
-if #changed > 0 then
+if #changed > 0 and announce then
   redis.call('PUBLISH', channel, table.concat(changed, '\n'))
 end
 return {applied, #changed}

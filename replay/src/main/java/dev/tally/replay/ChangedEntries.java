@@ -69,6 +69,7 @@ final class ChangedEntries implements AutoCloseable {
                 try {
                   Thread.sleep(PING_MS);
                   ping(null);
+                  askToAnnounce();
                 } catch (InterruptedException e) {
                   return;
                 } catch (RuntimeException e) {
@@ -93,6 +94,7 @@ final class ChangedEntries implements AutoCloseable {
       changes.connection.close();
       return changes;
     }
+    changes.askToAnnounce();
     changes.thread.start();
     try {
       if (!changes.subscribed.await(10, TimeUnit.SECONDS)) {
@@ -155,6 +157,15 @@ final class ChangedEntries implements AutoCloseable {
     return Set.copyOf(keys);
   }
 
+  /**
+   * Writers announce only the served generation's changes, and another's while its {@link
+   * ViewKeys#announce} key exists: kept for both generations while listening, for a few pings.
+   */
+  private void askToAnnounce() {
+    connection.psetex(ViewKeys.announce(generation), SILENT_MS * 2, "cutover");
+    connection.psetex(ViewKeys.announce(other), SILENT_MS * 2, "cutover");
+  }
+
   /** Pings through the subscription (one writer at a time on its socket). */
   private void ping(String argument) {
     synchronized (writing) {
@@ -181,6 +192,7 @@ final class ChangedEntries implements AutoCloseable {
         }
       }
       thread.join(2_000);
+      connection.del(ViewKeys.announce(generation), ViewKeys.announce(other));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {

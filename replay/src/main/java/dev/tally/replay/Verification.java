@@ -38,12 +38,11 @@ final class Verification {
     this.next = next;
   }
 
-  /** Every entry, both jobs running; printed when not clean. */
+  /** Every entry, both jobs running; printed. */
   GenerationComparison beforeStop(Duration timeout) {
+    session.say("comparing every entry of generations %d and %d, both jobs running …", live, next);
     GenerationComparison before = compare(generations, live, next, timeout);
-    if (!before.clean()) {
-      say(before);
-    }
+    say(before);
     return before;
   }
 
@@ -56,6 +55,10 @@ final class Verification {
     Outcome outcome;
     if (before.clean() && changes.heardAllPublished(BARRIER_TIMEOUT)) {
       Set<String> changed = changes.keys();
+      if (changed.isEmpty()) {
+        session.say("nothing changed in either generation since the first comparison");
+        return new Outcome(before, 0);
+      }
       session.say(
           "comparing again the %,d entries of generation %d that changed since the first comparison …",
           changed.size(), live);

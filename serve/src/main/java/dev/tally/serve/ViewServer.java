@@ -61,6 +61,7 @@ public final class ViewServer implements AutoCloseable {
   private static final HttpString ETAG = Headers.ETAG;
 
   private final ViewClient client;
+  private final NearCache nearCache;
   private final Undertow undertow;
   private final io.micrometer.prometheusmetrics.PrometheusMeterRegistry metrics =
       new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
@@ -68,8 +69,27 @@ public final class ViewServer implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicInteger lastGeneration =
       new java.util.concurrent.atomic.AtomicInteger();
 
-  private ViewServer(ViewClient client, String host, int port, javax.net.ssl.SSLContext tls) {
+  /**
+   * The near cache's settings (docs/serving.md "Near cache").
+   *
+   * @param endpoint the Valkey whose announcements keep it right (a single node)
+   * @param maxEntries at most this many entries (and a tenth as many leaderboard tops); 0: none
+   * @param ttl nothing kept longer: the bound on a change made behind the writers' back
+   */
+  public record NearCacheSettings(
+      dev.tally.common.views.ValkeyEndpoint endpoint, long maxEntries, Duration ttl) {}
+
+  private ViewServer(
+      ViewClient client,
+      String host,
+      int port,
+      javax.net.ssl.SSLContext tls,
+      NearCacheSettings near) {
     this.client = client;
+    this.nearCache =
+        near == null || near.maxEntries() <= 0
+            ? null
+            : NearCache.start(client, near.endpoint(), near.maxEntries(), near.ttl(), metrics);
     metrics.gauge("tally_serve_generation", lastGeneration);
     RoutingHandler routes =
         Handlers.routing()
@@ -112,17 +132,37 @@ public final class ViewServer implements AutoCloseable {
     this.undertow = builder.setHandler(routes).build();
   }
 
-  /** Starts serving HTTP on {@code host:port} (port 0: any free one, see {@link #port()}). */
+  /**
+   * Starts serving HTTP on {@code host:port} (port 0: any free one, see {@link #port()}), without a
+   * near cache.
+   */
   public static ViewServer start(ViewClient client, String host, int port) {
-    return start(client, host, port, null);
+    return start(client, host, port, null, null);
   }
 
-  /** As above, HTTPS only when {@code tls} is given ({@link ServerTls#fromPem}). */
+  /**
+   * As above, HTTPS only when {@code tls} is given ({@link ServerTls#fromPem}), with a near cache
+   * unless {@code nearCache} is null (or holds 0 entries).
+   */
   public static ViewServer start(
-      ViewClient client, String host, int port, javax.net.ssl.SSLContext tls) {
-    ViewServer server = new ViewServer(client, host, port, tls);
-    server.undertow.start();
+      ViewClient client,
+      String host,
+      int port,
+      javax.net.ssl.SSLContext tls,
+      NearCacheSettings nearCache) {
+    ViewServer server = new ViewServer(client, host, port, tls, nearCache);
+    try {
+      server.undertow.start();
+    } catch (RuntimeException e) {
+      server.closeNearCache();
+      throw e;
+    }
     return server;
+  }
+
+  /** Whether the near cache serves reads now (false without one). */
+  public boolean nearCacheListening() {
+    return nearCache != null && nearCache.listening();
   }
 
   /** The port the server listens on. */
@@ -133,6 +173,13 @@ public final class ViewServer implements AutoCloseable {
   @Override
   public void close() {
     undertow.stop();
+    closeNearCache();
+  }
+
+  private void closeNearCache() {
+    if (nearCache != null) {
+      nearCache.close();
+    }
   }
 
   /** A route's work, run on a worker thread (the stores block). */
@@ -184,7 +231,7 @@ public final class ViewServer implements AutoCloseable {
 
   /** The served generation, read once per request; counts switches it sees. */
   private int generation() {
-    int generation = client.generation();
+    int generation = nearCache != null ? nearCache.generation() : client.generation();
     int before = lastGeneration.getAndSet(generation);
     if (before != 0 && before != generation) {
       metrics.counter("tally_serve_generation_switches").increment();
@@ -271,7 +318,10 @@ public final class ViewServer implements AutoCloseable {
     String hunt = path(exchange, "hunt");
     int n = intParameter(exchange, "top", 10, 1, MAX_TOP);
     int generation = generation();
-    ViewClient.Ranking ranking = client.ranking(generation, ViewCatalog.LEADERBOARD.id(), hunt, n);
+    ViewClient.Ranking ranking =
+        nearCache != null
+            ? nearCache.ranking(generation, ViewCatalog.LEADERBOARD.id(), hunt, n)
+            : client.ranking(generation, ViewCatalog.LEADERBOARD.id(), hunt, n);
     counted(ViewCatalog.LEADERBOARD.id(), ranking.source());
     List<Object> standings = new ArrayList<>();
     for (int i = 0; i < ranking.standings().size(); i++) {
@@ -327,11 +377,10 @@ public final class ViewServer implements AutoCloseable {
     List<Object> counts = new ArrayList<>();
     for (Instant minute = from; !minute.isAfter(to); minute = minute.plus(1, ChronoUnit.MINUTES)) {
       ViewClient.Entry entry =
-          client.entry(
+          read(
               generation,
               ViewCatalog.ACTIVITY.id(),
               ViewCatalog.activityKey(type, minute.toString()));
-      counted(ViewCatalog.ACTIVITY.id(), entry.source());
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("minute", minute.toString());
       row.put("count", entry.fields().getOrDefault(ViewCatalog.ACTIVITY.countField(), 0L));
@@ -345,11 +394,16 @@ public final class ViewServer implements AutoCloseable {
   }
 
   private ViewClient.Entry read(int generation, String view, String key) {
-    String set = ViewCatalog.byId(view).setOf(key);
-    ViewClient.Entry entry =
-        set == null
-            ? client.entry(generation, view, key)
-            : client.rankedEntry(generation, view, set, key);
+    ViewClient.Entry entry;
+    if (nearCache != null) {
+      entry = nearCache.entry(generation, view, key);
+    } else {
+      String set = ViewCatalog.byId(view).setOf(key);
+      entry =
+          set == null
+              ? client.entry(generation, view, key)
+              : client.rankedEntry(generation, view, set, key);
+    }
     counted(view, entry.source());
     return entry;
   }

@@ -332,7 +332,11 @@ class ViewServerIT {
     dev.tally.testing.TlsMaterial tls = dev.tally.testing.TlsMaterial.generate();
     try (ViewServer https =
         ViewServer.start(
-            client, "127.0.0.1", 0, ServerTls.fromPem(tls.serverCertificate(), tls.serverKey()))) {
+            client,
+            "127.0.0.1",
+            0,
+            ServerTls.fromPem(tls.serverCertificate(), tls.serverKey()),
+            null)) {
       HttpClient trusting =
           HttpClient.newBuilder()
               .sslContext(dev.tally.common.tls.Pem.trusting(tls.caPem()))

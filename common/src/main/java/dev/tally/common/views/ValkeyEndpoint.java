@@ -153,7 +153,10 @@ public record ValkeyEndpoint(
     String userInfo =
         user == null
             ? ""
-            : java.net.URLEncoder.encode(user, java.nio.charset.StandardCharsets.UTF_8) + "@";
+            // URLEncoder writes a space as '+', which decode() reads as a plus: %20 instead.
+            : java.net.URLEncoder.encode(user, java.nio.charset.StandardCharsets.UTF_8)
+                    .replace("+", "%20")
+                + "@";
     return (tls ? "rediss://" : "redis://") + userInfo + String.join(",", nodes);
   }
 
@@ -164,6 +167,26 @@ public record ValkeyEndpoint(
 
   /** A client for this endpoint; the caller closes it. */
   public UnifiedJedis connect() {
+    if (cluster) {
+      Set<HostAndPort> seeds = new LinkedHashSet<>();
+      nodes.forEach(node -> seeds.add(hostAndPort(node)));
+      return new JedisCluster(seeds, clientConfig());
+    }
+    return new JedisPooled(hostAndPort(nodes.get(0)), clientConfig());
+  }
+
+  /**
+   * One connection to a single node (not a cluster), e.g. for a subscription that another thread
+   * must be able to cut ({@link io.valkey.Jedis#disconnect()}); the caller closes it.
+   */
+  public io.valkey.Jedis connectOne() {
+    if (cluster) {
+      throw new IllegalStateException("one connection to a cluster: connect() instead");
+    }
+    return new io.valkey.Jedis(hostAndPort(nodes.get(0)), clientConfig());
+  }
+
+  private io.valkey.JedisClientConfig clientConfig() {
     DefaultJedisClientConfig.Builder config =
         DefaultJedisClientConfig.builder()
             .connectionTimeoutMillis(2000)
@@ -185,12 +208,7 @@ public record ValkeyEndpoint(
         config.sslSocketFactory(socketFactory(trustedCertificates));
       }
     }
-    if (cluster) {
-      Set<HostAndPort> seeds = new LinkedHashSet<>();
-      nodes.forEach(node -> seeds.add(hostAndPort(node)));
-      return new JedisCluster(seeds, config.build());
-    }
-    return new JedisPooled(hostAndPort(nodes.get(0)), config.build());
+    return config.build();
   }
 
   private static HostAndPort hostAndPort(String node) {

@@ -33,6 +33,7 @@ public final class ValkeyViewStore implements AutoCloseable {
 
   private final UnifiedJedis jedis;
   private final boolean cluster;
+  private final byte[] announceGeneration;
   private final int generation;
   private final int maxPerCall;
   private byte[] sha;
@@ -52,6 +53,8 @@ public final class ValkeyViewStore implements AutoCloseable {
     }
     this.jedis = jedis;
     this.cluster = cluster;
+    // In a cluster the script cannot read the served pointer (another slot): announce always.
+    this.announceGeneration = cluster ? EMPTY : utf8(Integer.toString(generation));
     this.generation = generation;
     this.maxPerCall = maxPerCall;
   }
@@ -125,6 +128,7 @@ public final class ValkeyViewStore implements AutoCloseable {
     List<byte[]> keys = new ArrayList<>(chunk.size() * 3);
     List<byte[]> args = new ArrayList<>(chunk.size() * 13 + 1);
     args.add(bytes(ViewKeys.INVALIDATION_CHANNEL));
+    args.add(announceGeneration);
     for (ViewUpdate update : chunk) {
       int tag = ViewKeys.tagOf(update);
       byte[] entry = utf8(ViewKeys.entry(generation, update.view, update.key, tag));

@@ -14,6 +14,8 @@ import java.util.zip.CRC32;
  * tally:{NN}:g&lt;gen&gt;:_complete                     the tag's completeness marker (string)
  * tally:{NN}:g&lt;gen&gt;:_warming                      a warm-up's token while it refills the tag
  * tally:invalidate                                   pub/sub channel: changed entry keys
+ * tally:announce:g&lt;gen&gt;                              while present, changes of a generation not
+ *                                                    served are announced too (a cutover's)
  * </pre>
  *
  * {@code NN} is a hash tag: {@code CRC32(tagSource) mod 64}, two digits, where {@code tagSource} is
@@ -26,6 +28,15 @@ public final class ViewKeys {
   public static final int TAGS = 64;
   public static final String GENERATION_KEY = "tally:generation";
   public static final String INVALIDATION_CHANNEL = "tally:invalidate";
+
+  /**
+   * While this key exists, the writers of {@code generation} announce its changes on {@link
+   * #INVALIDATION_CHANNEL} although readers are not served it (they announce the served one's
+   * always; in a cluster, every generation's).
+   */
+  public static String announce(int generation) {
+    return "tally:announce:g" + generation;
+  }
 
   private static final String RANK_SUFFIX = ":rank";
   private static final String CACHE_SUFFIX = ":cache";

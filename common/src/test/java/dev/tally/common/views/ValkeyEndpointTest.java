@@ -69,5 +69,18 @@ class ValkeyEndpointTest {
     for (String unchanged : List.of("redis://u@v1:6379", "redis://v1:6379", "v1:6379")) {
       assertThat(ValkeyEndpoint.withoutPassword(unchanged, "x")).isEqualTo(unchanged);
     }
+    // url() is what a job publishes and replay parses back: the user survives the round trip.
+    for (String user : List.of("ops team", "a+b", "dept/ops@x")) {
+      ValkeyEndpoint endpoint =
+          ValkeyEndpoint.parse(
+              "redis://"
+                  + java.net.URLEncoder.encode(user, java.nio.charset.StandardCharsets.UTF_8)
+                      .replace("+", "%20")
+                  + ":pw@v1:6379",
+              false,
+              null);
+      assertThat(ValkeyEndpoint.parse(endpoint.url(), false, null).url()).isEqualTo(endpoint.url());
+      assertThat(endpoint.url()).doesNotContain(":pw");
+    }
   }
 }

@@ -43,6 +43,11 @@ class ValkeyViewStoreClusterIT extends ValkeyViewStoreContract {
   }
 
   @Override
+  protected boolean announcesEveryGeneration() {
+    return true;
+  }
+
+  @Override
   protected void flushScripts() {
     for (HostAndPort node : cluster.nodes()) {
       try (Jedis jedis = cluster.nodeClient(node)) {

@@ -236,10 +236,19 @@ abstract class ValkeyViewStoreContract {
     try {
       assertThat(subscribed.await(10, TimeUnit.SECONDS)).isTrue();
       awaitDelivery(messages);
+      String u3 = ViewKeys.entry(store.generation(), "user_score", "u3");
       String u4 = ViewKeys.entry(store.generation(), "user_score", "u4");
       String u5 = ViewKeys.entry(store.generation(), "user_score", "u5");
+      String announce = ViewKeys.announce(store.generation());
 
+      // Not served (tally:generation absent: 1) and nobody asked: no message, on one node; a
+      // cluster announces every generation (the served pointer is in another slot).
+      store.apply(List.of(score("u3", WRITER_A, 1, 1, 1)));
+      store.client().set(announce, "test");
       store.apply(List.of(score("u4", WRITER_A, 2, 20, 2000)));
+      if (announcesEveryGeneration()) {
+        assertThat(nextOfThisTest(messages)).isEqualTo(u3);
+      }
       assertThat(nextOfThisTest(messages)).isEqualTo(u4);
 
       store.apply(List.of(score("u4", WRITER_A, 1, 10, 1000))); // older: nothing changes
@@ -247,8 +256,15 @@ abstract class ValkeyViewStoreContract {
       store.apply(List.of(score("u5", WRITER_A, 1, 1, 1)));
 
       assertThat(nextOfThisTest(messages)).as("no message for the two no-op writes").isEqualTo(u5);
+
+      // Served: announced without being asked.
+      store.client().del(announce);
+      store.client().set(ViewKeys.GENERATION_KEY, Integer.toString(store.generation()));
+      store.apply(List.of(score("u3", WRITER_A, 2, 2, 2)));
+      assertThat(nextOfThisTest(messages)).isEqualTo(u3);
       assertThat(messages).noneMatch(this::ofThisTest);
     } finally {
+      store.client().del(ViewKeys.GENERATION_KEY);
       listener.unsubscribe();
       thread.join(10_000);
       subscriber.close();
@@ -301,6 +317,9 @@ abstract class ValkeyViewStoreContract {
 
     assertThat(store.entry("user_score", "u6")).containsEntry("points", "2");
   }
+
+  /** Whether the store announces changes of every generation (a cluster: it cannot tell). */
+  protected abstract boolean announcesEveryGeneration();
 
   /** SCRIPT FLUSH on every node the store talks to. */
   protected abstract void flushScripts();
