@@ -576,6 +576,14 @@ public final class BenchMain implements Callable<Integer> {
                     nearCacheSize);
       }
       result.put("serving", serving);
+      List<ServeRun.Query> queries = List.of();
+      if (serveFor > 0) {
+        step("PostgreSQL read model: docs/views.md's queries, one after another");
+        queries =
+            new ServeRun(ValkeyEndpoint.parse(valkey, false, null), jdbcUrl, out)
+                .postgresQueries(userCount, hunts, 2000);
+      }
+      result.put("postgresQueries", queries);
 
       // 3. Latency at fixed rates.
       step(
@@ -655,7 +663,7 @@ public final class BenchMain implements Callable<Integer> {
       result.put("timeline", timeline);
       Report report = new Report(results, markdown);
       Path json = report.write(runId, result, timeline, latency);
-      report.writeServing(result, serving);
+      report.writeServing(result, serving, queries);
       step(
           "Wrote %s, %s and a row in %s", json, json.toString().replace(".json", ".png"), markdown);
       return 0;

@@ -150,6 +150,93 @@ final class ServeRun {
     }
   }
 
+  /** The documented PostgreSQL queries (docs/views.md), timed one after another. */
+  record Query(String query, int runs, double p50Ms, double p99Ms, double maxMs) {}
+
+  /**
+   * Times docs/views.md's queries on the read model: an entry by key (Zipf users) and a hunt's top
+   * 10 (Zipf hunts), {@code runs} each after as many unmeasured.
+   */
+  List<Query> postgresQueries(int users, int hunts, int runs) throws Exception {
+    List<Query> timed = new ArrayList<>();
+    java.util.SplittableRandom random = new java.util.SplittableRandom(2026);
+    double[] userWeights = zipf(users);
+    double[] huntWeights = zipf(hunts);
+    try (Connection postgres = DriverManager.getConnection(jdbcUrl, "tally", "")) {
+      timed.add(
+          time(
+              postgres,
+              "SELECT entry_key, value FROM served_view_value WHERE view = 'user_score' AND"
+                  + " entry_key = ?",
+              () -> "user-" + pick(userWeights, random),
+              runs));
+      timed.add(
+          time(
+              postgres,
+              "SELECT rank_member, rank_score FROM served_view_value WHERE view = 'leaderboard'"
+                  + " AND rank_set = ? ORDER BY rank_score DESC, rank_member COLLATE \"C\" DESC"
+                  + " LIMIT 10",
+              () -> "hunt-" + pick(huntWeights, random),
+              runs));
+    }
+    for (Query query : timed) {
+      out.printf(
+          "  PostgreSQL %s: p50 %.2f ms, p99 %.2f ms, max %.1f ms over %,d runs%n",
+          query.query().contains("LIMIT 10") ? "top 10 of a hunt" : "entry by key",
+          query.p50Ms(),
+          query.p99Ms(),
+          query.maxMs(),
+          query.runs());
+    }
+    return timed;
+  }
+
+  private static Query time(
+      Connection postgres, String sql, java.util.function.Supplier<String> key, int runs)
+      throws Exception {
+    long[] nanos = new long[runs];
+    try (java.sql.PreparedStatement statement = postgres.prepareStatement(sql)) {
+      for (int i = -runs; i < runs; i++) {
+        statement.setString(1, key.get());
+        long started = System.nanoTime();
+        try (java.sql.ResultSet rows = statement.executeQuery()) {
+          while (rows.next()) {
+            rows.getString(2);
+          }
+        }
+        if (i >= 0) {
+          nanos[i] = System.nanoTime() - started;
+        }
+      }
+    }
+    java.util.Arrays.sort(nanos);
+    return new Query(
+        sql,
+        runs,
+        BenchMain.round4(nanos[runs / 2] / 1e6),
+        BenchMain.round4(nanos[(int) Math.min(runs - 1, Math.ceil(runs * 0.99) - 1)] / 1e6),
+        BenchMain.round4(nanos[runs - 1] / 1e6));
+  }
+
+  /** Cumulative Zipf(1.1) weights of ranks 0..n-1, as the bench's events pick keys. */
+  private static double[] zipf(int n) {
+    double[] cumulative = new double[n];
+    double total = 0;
+    for (int rank = 0; rank < n; rank++) {
+      total += 1.0 / Math.pow(rank + 1, 1.1);
+      cumulative[rank] = total;
+    }
+    for (int rank = 0; rank < n; rank++) {
+      cumulative[rank] /= total;
+    }
+    return cumulative;
+  }
+
+  private static int pick(double[] cumulative, java.util.SplittableRandom random) {
+    int index = java.util.Arrays.binarySearch(cumulative, random.nextDouble());
+    return Math.min(index >= 0 ? index : -index - 1, cumulative.length - 1);
+  }
+
   private Result load(
       ViewServer server,
       Path script,

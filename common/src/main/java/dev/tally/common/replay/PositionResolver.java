@@ -6,10 +6,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -185,69 +183,10 @@ public final class PositionResolver {
                     : "; name those partitions explicitly (topic:partition:offset)"));
       }
     } else if (position instanceof Position.Explicit explicit) {
-      Set<String> topics =
-          retained.keySet().stream().map(TopicPartition::topic).collect(Collectors.toSet());
-      for (Map.Entry<TopicPartition, Long> given : explicit.offsets().entrySet()) {
-        TopicPartition partition = given.getKey();
-        if (!topics.contains(partition.topic())) {
-          throw new IllegalArgumentException(
-              role
-                  + " names topic '"
-                  + partition.topic()
-                  + "', which is not read here; topics read: "
-                  + String.join(", ", new java.util.TreeSet<>(topics)));
-        }
-        if (!retained.containsKey(partition)) {
-          throw new IllegalArgumentException(
-              role
-                  + " names "
-                  + name(partition)
-                  + ", but "
-                  + partition.topic()
-                  + " has partitions 0.."
-                  + (partitionCount(retained, partition.topic()) - 1));
-        }
-        offsets.put(partition, given.getValue());
-      }
-      List<String> missing =
-          retained.keySet().stream()
-              .filter(partition -> !offsets.containsKey(partition))
-              .map(PositionResolver::name)
-              .toList();
-      if (!missing.isEmpty()) {
-        throw new IllegalArgumentException(
-            role
-                + " "
-                + position
-                + " does not name "
-                + String.join(", ", missing)
-                + "; explicit positions name every partition read (topic:partition:offset,…)");
-      }
+      offsets.putAll(RetainedOffsets.explicit(explicit, retained, role));
     }
-    offsets.forEach(
-        (partition, offset) -> {
-          Retained range = retained.get(partition);
-          if (offset < range.earliest() || offset > range.end()) {
-            throw new IllegalArgumentException(
-                role
-                    + " "
-                    + position
-                    + ": offset "
-                    + offset
-                    + " of "
-                    + name(partition)
-                    + " is outside the retained range "
-                    + range.earliest()
-                    + ".."
-                    + range.end()
-                    + " (earliest..end)");
-          }
-        });
+    RetainedOffsets.requireRetained(position, offsets, retained, role);
     return offsets;
-  }
-
-  private static int partitionCount(Map<TopicPartition, Retained> retained, String topic) {
-    return (int) retained.keySet().stream().filter(p -> p.topic().equals(topic)).count();
   }
 
   private Map<TopicPartition, Long> list(List<TopicPartition> partitions, OffsetSpec spec) {
