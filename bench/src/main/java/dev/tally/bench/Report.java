@@ -129,8 +129,32 @@ final class Report {
   }
 
   /** The serving phase's loads: a row each in BENCHMARKS.md's serving table. */
-  void writeServing(Map<String, Object> result, List<ServeRun.Result> serving) throws IOException {
+  void writeServing(
+      Map<String, Object> result, List<ServeRun.Result> serving, List<ServeRun.Query> queries)
+      throws IOException {
     // Inserted at the top: the last load first would reverse them, so insert them backwards.
+    for (int i = queries.size() - 1; i >= 0; i--) {
+      ServeRun.Query query = queries.get(i);
+      List<String> cells = new ArrayList<>();
+      cells.add("");
+      cells.add(result.get("date").toString().substring(0, 16).replace('T', ' '));
+      cells.add(result.get("command").toString());
+      cells.add(
+          query.query().contains("LIMIT 10")
+              ? "PostgreSQL: a hunt's top 10 (SQL, one at a time)"
+              : "PostgreSQL: an entry by key (SQL, one at a time)");
+      cells.add("—");
+      cells.add("—");
+      cells.add(String.format("%,d runs", query.runs()));
+      cells.add(String.format("%.2f", query.p50Ms()));
+      cells.add(String.format("%.2f", query.p99Ms()));
+      cells.add("—");
+      cells.add(String.format("%.1f", query.maxMs()));
+      cells.add("—");
+      cells.add("—");
+      cells.add("");
+      insertRow(SERVING_MARKER, SERVING_HEADER, String.join(" | ", cells).trim());
+    }
     for (int i = serving.size() - 1; i >= 0; i--) {
       ServeRun.Result run = serving.get(i);
       List<String> cells = new ArrayList<>();
