@@ -173,8 +173,8 @@ final class ServeRun {
       timed.add(
           time(
               postgres,
-              "SELECT rank_member, rank_score FROM served_view_value WHERE view = 'leaderboard'"
-                  + " AND rank_set = ? ORDER BY rank_score DESC, rank_member COLLATE \"C\" DESC"
+              "SELECT rank_member, value ->> 'points' FROM served_view_value WHERE view ="
+                  + " 'leaderboard' AND rank_set = ? ORDER BY (value ->> 'points')::numeric DESC"
                   + " LIMIT 10",
               () -> "hunt-" + pick(huntWeights, random),
               runs));

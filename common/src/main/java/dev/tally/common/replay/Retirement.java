@@ -83,17 +83,11 @@ public final class Retirement {
                         connection.prepareStatement(
                             "DELETE FROM view_partial WHERE generation = ?"
                                 + " AND generation <> (SELECT current FROM view_generation)");
-                    PreparedStatement entriesOf =
-                        connection.prepareStatement(
-                            "DELETE FROM view_entry WHERE generation = ?"
-                                + " AND generation <> (SELECT current FROM view_generation)");
                     PreparedStatement retirement =
                         connection.prepareStatement(
                             "DELETE FROM retired_generation WHERE generation = ?")) {
                   rowsOf.setInt(1, generation);
                   deleted = rowsOf.executeUpdate();
-                  entriesOf.setInt(1, generation);
-                  entriesOf.executeUpdate();
                   retirement.setInt(1, generation);
                   retirement.executeUpdate();
                 }
@@ -167,10 +161,6 @@ public final class Retirement {
                 statement.executeUpdate(
                     "DELETE FROM view_partial WHERE generation IN (SELECT generation FROM retired_generation"
                         + " WHERE expires_at <= now()) AND generation <> (SELECT current FROM view_generation)");
-            // The merged entries go with their partials (the read model keeps no deleted rows).
-            statement.executeUpdate(
-                "DELETE FROM view_entry WHERE generation IN (SELECT generation FROM retired_generation"
-                    + " WHERE expires_at <= now()) AND generation <> (SELECT current FROM view_generation)");
             statement.executeUpdate(
                 "DELETE FROM retired_generation WHERE expires_at <= now()"
                     + " AND generation <> (SELECT current FROM view_generation)");

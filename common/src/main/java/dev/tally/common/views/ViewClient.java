@@ -90,7 +90,7 @@ public final class ViewClient implements AutoCloseable {
    * in descending byte order.
    */
   private static final String RANK_ORDER =
-      "ORDER BY rank_score DESC, rank_member COLLATE \"C\" DESC";
+      "ORDER BY (value ->> rank_field)::numeric DESC, rank_member COLLATE \"C\" DESC";
 
   private final UnifiedJedis valkey;
   private final String jdbcUrl;
@@ -187,7 +187,7 @@ public final class ViewClient implements AutoCloseable {
         connection -> {
           try (PreparedStatement query =
               connection.prepareStatement(
-                  "SELECT rank_member, rank_score FROM view_value"
+                  "SELECT rank_member, (value ->> rank_field)::numeric AS score FROM view_value"
                       + " WHERE generation = ? AND view = ? AND rank_set = ? "
                       + RANK_ORDER
                       + " LIMIT ?")) {
@@ -231,43 +231,20 @@ public final class ViewClient implements AutoCloseable {
         connection -> {
           try (PreparedStatement query =
               connection.prepareStatement(
-                  // The member's place counts those above it (an index range); its neighbours
-                  // are read from the index on each side of it, never the whole ranking.
-                  "WITH m AS (SELECT rank_score AS score, rank_member AS member FROM view_value"
-                      + " WHERE generation = ? AND view = ? AND rank_set = ? AND entry_key = ?),"
-                      + " place AS (SELECT 1 + count(*) AS place FROM view_value v, m"
-                      + " WHERE v.generation = ? AND v.view = ? AND v.rank_set = ?"
-                      + " AND (v.rank_score, v.rank_member COLLATE \"C\") > (m.score, m.member)),"
-                      + " above AS (SELECT v.rank_member, v.rank_score, -row_number() OVER ("
-                      + " ORDER BY v.rank_score, v.rank_member COLLATE \"C\") AS offset_from"
-                      + " FROM (SELECT v.rank_member, v.rank_score FROM view_value v, m"
-                      + " WHERE v.generation = ? AND v.view = ? AND v.rank_set = ?"
-                      + " AND (v.rank_score, v.rank_member COLLATE \"C\") > (m.score, m.member)"
-                      + " ORDER BY v.rank_score, v.rank_member COLLATE \"C\" LIMIT ?) v),"
-                      + " below AS (SELECT v.rank_member, v.rank_score, row_number() OVER ("
+                  "WITH ranked AS (SELECT rank_member, (value ->> rank_field)::numeric AS score,"
+                      + " row_number() OVER ("
                       + RANK_ORDER
-                      + ") - 1 AS offset_from FROM (SELECT v.rank_member, v.rank_score"
-                      + " FROM view_value v, m WHERE v.generation = ? AND v.view = ?"
-                      + " AND v.rank_set = ? AND (v.rank_score, v.rank_member COLLATE \"C\")"
-                      + " <= (m.score, m.member) "
-                      + RANK_ORDER
-                      + " LIMIT ? + 1) v)"
-                      + " SELECT place.place + n.offset_from, n.rank_member, n.rank_score"
-                      + " FROM (SELECT * FROM above UNION ALL SELECT * FROM below) n, place"
-                      + " ORDER BY 1")) {
-            int at = 1;
-            for (int part = 0; part < 4; part++) {
-              query.setInt(at++, generation);
-              query.setString(at++, view);
-              query.setString(at++, set);
-              if (part == 0) {
-                // A ranked entry's key is <set>|<member> (ViewCatalog): a primary-key read.
-                query.setString(at++, set + ViewCatalog.KEY_SEPARATOR + member);
-              }
-              if (part >= 2) {
-                query.setInt(at++, n);
-              }
-            }
+                      + ") AS place FROM view_value"
+                      + " WHERE generation = ? AND view = ? AND rank_set = ?)"
+                      + " SELECT r.place, r.rank_member, r.score FROM ranked r,"
+                      + " (SELECT place FROM ranked WHERE rank_member = ?) m"
+                      + " WHERE r.place BETWEEN m.place - ? AND m.place + ? ORDER BY r.place")) {
+            query.setInt(1, generation);
+            query.setString(2, view);
+            query.setString(3, set);
+            query.setString(4, member);
+            query.setInt(5, n);
+            query.setInt(6, n);
             List<Placed> around = new ArrayList<>();
             try (ResultSet rows = query.executeQuery()) {
               while (rows.next()) {
